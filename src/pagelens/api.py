@@ -1,0 +1,430 @@
+"""The facade users type first: `pagelens.open(...)` returns an Index that adds, searches and removes."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from pagelens.errors import IndexMismatchError, NotFoundError, UsageError
+from pagelens.ingest import Ingestor
+from pagelens.results import Failure, Hit, IndexStatus, IngestReport
+from pagelens.search.catalog import Catalog
+from pagelens.search.retriever import DEFAULT_CANDIDATES, Retriever
+from pagelens.store.location import DEFAULT_INDEX, IndexLocation
+from pagelens.store.milvus import MilvusStore
+from pagelens.store.records import SCHEMA_VERSION, DocumentRecord, IndexInfo, PageRecord, StoredPage, page_id_for
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from pagelens.embed.protocol import Embedder
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "vidore/colqwen2.5-v0.2"
+CPU_MODEL = "vidore/colSmol-256M"
+DEFAULT_IMAGE_SIDE = 1024
+
+
+def default_index() -> str:
+    return os.environ.get("PAGELENS_INDEX") or DEFAULT_INDEX
+
+
+def _model_key(model: str) -> str:
+    """Compare models by what they point at: a local folder by its resolved path, else the hub name."""
+    path = Path(model).expanduser()
+    return str(path.resolve()) if path.exists() else model
+
+
+def open(  # noqa: A001 - mirrors the builtin on purpose: pagelens.open("folder")
+    uri: str | os.PathLike[str] | None = None,
+    *,
+    model: str | None = None,
+    token: str | None = None,
+    collection: str = "pagelens",
+    device: str = "auto",
+    batch_size: int | None = None,
+    candidates: int = DEFAULT_CANDIDATES,
+    embedder: Embedder | None = None,
+) -> Index:
+    """Open (or create) an index.
+
+    `uri`: a local folder (Milvus Lite; default `$PAGELENS_INDEX` or ./pagelens_index) or a Milvus server
+    (`http://host:19530`, with `token`; default `$PAGELENS_TOKEN`). `model`: a ColPali-family checkpoint (hub
+    name or local folder), default the index's own model. Without a model the index works on embeddings
+    alone (`add_embeddings`, `search_embedding`). `embedder` passes a ready Embedder instead of a name.
+    """
+    location = IndexLocation.parse(
+        uri if uri is not None else default_index(),
+        token=token if token is not None else os.environ.get("PAGELENS_TOKEN") or None,
+        collection=collection,
+    )
+    return Index(location, model=model, device=device, batch_size=batch_size, candidates=candidates, embedder=embedder)
+
+
+class Index:
+    """A searchable collection of pages in Milvus. Use `pagelens.open(...)` to get one."""
+
+    def __init__(
+        self,
+        location: IndexLocation,
+        *,
+        model: str | None = None,
+        device: str = "auto",
+        batch_size: int | None = None,
+        candidates: int = DEFAULT_CANDIDATES,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.location = location
+        self.device = device
+        self.batch_size = batch_size
+        self.store = MilvusStore(location)
+        try:
+            self.store.load()
+            self.info = self.store.read_info() or IndexInfo(model=None, dim=None)
+            if embedder is not None:
+                model = model or embedder.model_id
+            if model is not None:
+                if self.info.model is not None and _model_key(self.info.model) != _model_key(model):
+                    raise IndexMismatchError(
+                        f"index {location.describe()} was built with model {self.info.model!r}; "
+                        f"it cannot be searched or extended with {model!r} (use another --index)"
+                    )
+            self.model = model or self.info.model
+            if self.info.schema_version != SCHEMA_VERSION:
+                raise IndexMismatchError(
+                    f"index {location.describe()} has schema version {self.info.schema_version}; "
+                    f"this pagelens reads version {SCHEMA_VERSION}"
+                )
+        except Exception:
+            self.store.close()
+            raise
+        self._embedder = embedder
+        self._candidates = candidates
+        self._retriever: Retriever | None = None
+        self._catalog: Catalog | None = None
+        self._stale = True
+
+    # ---- lifecycle --------------------------------------------------------------------------------------
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<pagelens.Index {self.location.describe()} model={self.model!r}>"
+
+    # ---- the model --------------------------------------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        """The model, loaded on first use."""
+        if self._embedder is None:
+            if self.model is None:
+                raise UsageError(
+                    f"index {self.location.describe()} has no model: pass model=... (CLI: --model) "
+                    "to embed documents or text, or use add_embeddings / search_embedding"
+                )
+            from pagelens.embed import load_embedder
+
+            self._embedder = load_embedder(self.model, device=self.device, batch_size=self.batch_size)
+        return self._embedder
+
+    def _image_side(self) -> int:
+        return int(getattr(self.embedder, "image_side", DEFAULT_IMAGE_SIDE))
+
+    def _ensure_schema(self, dim: int) -> None:
+        if self.info.dim is not None and self.info.dim != dim:
+            raise IndexMismatchError(
+                f"index {self.location.describe()} holds {self.info.dim}-d embeddings; got {dim}-d vectors"
+            )
+        changed = self.info.dim is None or (self.info.model is None and self.model is not None)
+        if self.info.dim is None:
+            self.store.create(dim)
+            self.info.dim = dim
+        if self.info.model is None and self.model is not None:
+            self.info.model = self.model
+        if changed:
+            self.store.write_info(self.info)
+
+    # ---- writing ----------------------------------------------------------------------------------------
+    def _embedder_for_writing(self) -> Embedder:
+        embedder = self.embedder
+        self._ensure_schema(embedder.dim)
+        return embedder
+
+    def _pages_written(self, page_ids: list[int], vectors: list[np.ndarray]) -> None:
+        self.retriever.add_local(page_ids, vectors)
+        self._stale = True
+
+    def add(
+        self,
+        paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+        *,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        password: str | None = None,
+        prune: bool = False,
+        metadata: Mapping[str, Any] | None = None,
+        progress: bool | None = None,
+    ) -> IngestReport:
+        """Index files and folders (PDFs, images). Unchanged files are skipped; bad files are reported in
+        the returned report's `failed`, and never stop the others."""
+        inputs = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+        if self.info.dim is None and self.model is None:
+            raise UsageError("this index has no model yet: pass model=... to index documents")
+        ingestor = Ingestor(
+            self.store,
+            self._embedder_for_writing,
+            self._pages_written,
+            image_side=self._image_side,
+            batch_size=self.batch_size or _default_batch(self),
+            progress=progress,
+        )
+        if self.info.dim is None:  # a new index: create collections before the first failure is recorded
+            self._embedder_for_writing()
+        report = ingestor.run(
+            [os.fspath(p) for p in inputs],
+            include=include,
+            exclude=exclude,
+            password=password,
+            prune=prune,
+            metadata=dict(metadata or {}),
+        )
+        self._stale = True
+        return report
+
+    def add_embeddings(self, records: Iterable[Mapping[str, Any]]) -> IngestReport:
+        """Store pages you embedded yourself. Each record: `path`, `page` (1-based), `embedding` (n x dim),
+        optional `metadata`. Pages of one path form a document; re-adding identical vectors is a no-op."""
+        started = time.perf_counter()
+        report = IngestReport()
+        grouped: dict[str, list[Mapping[str, Any]]] = {}
+        for record in records:
+            for key in ("path", "page", "embedding"):
+                if key not in record:
+                    raise UsageError(f"embedding record is missing {key!r}: {dict(record)!r:.200}")
+            grouped.setdefault(str(record["path"]), []).append(record)
+        known = {d.path: d for d in self.store.list_documents()} if self.info.dim is not None else {}
+        for path, items in grouped.items():
+            arrays = [_as_matrix(item["embedding"], path, int(item["page"])) for item in items]
+            self._ensure_schema(arrays[0].shape[1])
+            for array, item in zip(arrays, items, strict=True):
+                if array.shape[1] != self.info.dim:
+                    raise IndexMismatchError(
+                        f"{path} page {item['page']}: {array.shape[1]}-d vectors, index holds {self.info.dim}-d"
+                    )
+            digest = hashlib.sha256()
+            for array, item in sorted(zip(arrays, items, strict=True), key=lambda pair: int(pair[1]["page"])):
+                digest.update(f"{int(item['page'])}:".encode())
+                digest.update(np.ascontiguousarray(array, dtype=np.float16).tobytes())
+            content_hash = "emb-" + digest.hexdigest()
+            existing = known.get(path)
+            if existing and existing.content_hash == content_hash and existing.status == "indexed":
+                report.documents_unchanged += 1
+                continue
+            timer = time.perf_counter()
+            stored = [
+                StoredPage(
+                    PageRecord(
+                        page_id=page_id_for(content_hash, int(item["page"])),
+                        content_hash=content_hash,
+                        page=int(item["page"]),
+                        n_vectors=len(array),
+                        metadata=dict(item.get("metadata") or {}),
+                    ),
+                    array,
+                )
+                for array, item in zip(arrays, items, strict=True)
+            ]
+            self.store.write_pages(stored)
+            self._pages_written([s.record.page_id for s in stored], [s.vectors for s in stored])
+            self.store.write_document(
+                DocumentRecord(path=path, content_hash=content_hash, status="indexed", pages=len(stored))
+            )
+            if existing and existing.content_hash != content_hash:
+                self.store.delete_content([existing.content_hash])
+                report.documents_replaced += 1
+            report.timings["store"] += time.perf_counter() - timer
+            report.pages_added += len(stored)
+            report.documents_added += 1
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def remove(self, paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> int:
+        """Remove documents by path (a folder removes everything under it). Returns how many were removed."""
+        inputs = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+        if self.info.dim is None:
+            return 0
+        documents = self.store.list_documents()
+        targets: list[DocumentRecord] = []
+        for raw in inputs:
+            text = os.fspath(raw)
+            resolved = str(Path(text).expanduser().resolve())
+            matched = [d for d in documents if d.path in (text, resolved) or _under(d.path, resolved)]
+            if not matched:
+                raise NotFoundError(f"{text}: not in the index")
+            targets.extend(matched)
+        paths_to_drop = sorted({d.path for d in targets})
+        self.store.delete_documents(paths_to_drop)
+        remaining = {d.content_hash for d in documents if d.path not in set(paths_to_drop)}
+        self.store.delete_content(sorted({d.content_hash for d in targets} - remaining))
+        self._stale = True
+        return len(paths_to_drop)
+
+    # ---- reading ----------------------------------------------------------------------------------------
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            if self.info.dim is None:
+                raise UsageError("the index is empty")
+            self._retriever = Retriever(self.store, self.info.dim, self.location.local_dir / "cache", self._candidates)
+        return self._retriever
+
+    def refresh(self) -> Catalog:
+        """Re-read what is live from Milvus and bring the local cache in step."""
+        catalog = Catalog(self.store.list_documents('status == "indexed"'), [])
+        catalog = Catalog(catalog.documents, self.store.pages_of(sorted(catalog.paths_by_hash)))
+        self.retriever.sync(catalog)
+        self._catalog = catalog
+        self._stale = False
+        return catalog
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None or self._stale:
+            return self.refresh()
+        return self._catalog
+
+    def search(self, query: str | Image.Image | os.PathLike[str], k: int = 5, *, exact: bool = False) -> list[Hit]:
+        """Pages best matching a text query (or an image: a PIL image or an image file's path), best first."""
+        if isinstance(query, str):
+            if not query.strip():
+                raise UsageError("the query is empty")
+            vectors = self.embedder.embed_queries([query])[0]
+        else:
+            vectors = self.embedder.embed_images([_load_query_image(query)])[0]
+        return self.search_embedding(vectors, k, exact=exact)
+
+    def search_embedding(self, query: np.ndarray, k: int = 5, *, exact: bool = False) -> list[Hit]:
+        """Pages best matching a query multi-vector (q x dim) you embedded yourself."""
+        if self.info.dim is None:
+            return []
+        matrix = _as_matrix(query, "query", 0)
+        if matrix.shape[1] != self.info.dim:
+            raise IndexMismatchError(f"query has {matrix.shape[1]}-d vectors; the index holds {self.info.dim}-d")
+        catalog = self.catalog
+        return self._hits(catalog, self.retriever.search(matrix, k, exact=exact))
+
+    def similar(self, page: int | Hit, k: int = 5, *, exact: bool = False) -> list[Hit]:
+        """Pages that look like an indexed page (its stored vectors are the query; the page itself is left out)."""
+        page_id = page.page_id if isinstance(page, Hit) else int(page)
+        catalog = self.catalog
+        if page_id not in catalog.by_id:
+            raise NotFoundError(f"page id {page_id} is not in the index")
+        vectors = self.retriever.vectors_of(page_id).astype(np.float32)
+        return self._hits(catalog, self.retriever.search(vectors, k, exact=exact, exclude=[page_id]))
+
+    def find_page(self, path: str | os.PathLike[str], page: int) -> int:
+        """The page id of page `page` (1-based) of an indexed file."""
+        text = os.fspath(path)
+        resolved = str(Path(text).expanduser().resolve())
+        for document in self.catalog.documents:
+            if document.path in (text, resolved):
+                page_id = page_id_for(document.content_hash, page)
+                if page_id in self.catalog.by_id:
+                    return page_id
+                raise NotFoundError(f"{text} has {document.pages} page(s); there is no page {page}")
+        raise NotFoundError(f"{text}: not in the index")
+
+    def _hits(self, catalog: Catalog, scored: list[Any]) -> list[Hit]:
+        hits = []
+        for rank, item in enumerate(scored, start=1):
+            record = catalog.by_id[item.page_id]
+            path = catalog.path_of(record)
+            hits.append(
+                Hit(
+                    rank=rank,
+                    score=item.score,
+                    path=path,
+                    page=record.page,
+                    page_id=record.page_id,
+                    content_hash=record.content_hash,
+                    metadata=dict(record.metadata or {}),
+                    _render=self._renderer(path, record),
+                )
+            )
+        return hits
+
+    def _renderer(self, path: str, record: PageRecord):  # type: ignore[no-untyped-def]
+        side = int(getattr(self._embedder, "image_side", DEFAULT_IMAGE_SIDE))
+
+        def render() -> Image.Image:
+            from pagelens.sources import Document, iter_pages
+
+            document = Document.from_path(path)
+            if document.content_hash != record.content_hash:
+                raise NotFoundError(f"{path} changed since it was indexed; re-index it to see this page")
+            for page in iter_pages(document, side, start_page=record.page):
+                return page.image
+            raise NotFoundError(f"{path} has no page {record.page}")
+
+        return render
+
+    def status(self) -> IndexStatus:
+        documents = self.store.list_documents() if self.info.dim is not None else []
+        indexed = [d for d in documents if d.status == "indexed"]
+        hashes = sorted({d.content_hash for d in indexed})
+        pages = self.store.pages_of(hashes) if hashes else []
+        return IndexStatus(
+            location=self.location.describe(),
+            model=self.info.model or self.model,
+            dim=self.info.dim,
+            schema_version=self.info.schema_version,
+            documents=len(indexed),
+            pages=len(pages),
+            vectors=sum(p.n_vectors for p in pages),
+            failed=[Failure(d.path, d.reason) for d in documents if d.status == "failed"],
+        )
+
+    def documents(self) -> list[DocumentRecord]:
+        return self.store.list_documents() if self.info.dim is not None else []
+
+
+def _under(path: str, folder: str) -> bool:
+    return path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _default_batch(index: Index) -> int:
+    return int(getattr(index.embedder, "batch_size", 4))
+
+
+def _as_matrix(value: Any, path: str, page: int) -> np.ndarray:
+    array = np.asarray(value, dtype=np.float32)
+    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
+        raise UsageError(f"{path} page {page}: embedding must be a non-empty (n x dim) array, got shape {array.shape}")
+    if not np.isfinite(array).all():
+        raise UsageError(f"{path} page {page}: embedding holds NaN or infinite values")
+    return array
+
+
+def _load_query_image(query: Any) -> Image.Image:
+    from PIL import Image as PILImage
+
+    if isinstance(query, PILImage.Image):
+        return query.convert("RGB")
+    from pagelens.sources.images import render_image
+
+    for _, image in render_image(os.fspath(query), DEFAULT_IMAGE_SIDE):
+        return image
+    raise UsageError(f"{query}: no image")

@@ -1,0 +1,306 @@
+"""`pagelens` command line: a thin layer over the library. Turns errors into messages and exit codes.
+
+Exit codes: 0 all done; 1 error; 2 usage error; 3 partial (some inputs failed, the rest were indexed).
+Only the standard library is imported at start, so `pagelens --help` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pagelens.api import Index
+    from pagelens.results import Hit
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+log = logging.getLogger("pagelens")
+
+
+# ---- shared options -------------------------------------------------------------------------------------
+def _add_index_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--index",
+        default=None,
+        metavar="URI",
+        help="index folder (Milvus Lite) or Milvus server URL; default $PAGELENS_INDEX or ./pagelens_index",
+    )
+    parser.add_argument("--token", default=None, help="Milvus server credentials (default $PAGELENS_TOKEN)")
+    parser.add_argument("--collection", default="pagelens", help="collection name prefix (default: pagelens)")
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        default=None,
+        metavar="NAME_OR_PATH",
+        help="ColPali-family checkpoint (hub name or local folder); default $PAGELENS_MODEL, "
+        "else the index's own model, else the project default",
+    )
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="default: auto")
+    parser.add_argument("--batch-size", type=int, default=None, metavar="N", help="pages per model batch")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pagelens",
+        description="Search PDFs and scanned pages by how they look (ColPali-family models + Milvus).",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    parser.add_argument("--version", action="version", version=_version())
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    index = commands.add_parser("index", help="index PDFs, images and folders")
+    index.add_argument("paths", nargs="+", metavar="PATH")
+    _add_index_options(index)
+    _add_model_options(index)
+    index.add_argument("--include", action="append", default=[], metavar="GLOB", help="only files matching")
+    index.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip files matching")
+    index.add_argument("--password", default=None, help="password for encrypted PDFs")
+    index.add_argument("--prune", action="store_true", help="drop indexed files under PATH that no longer exist")
+    index.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
+    index.add_argument("--json", action="store_true", help="print the report as JSON")
+    index.set_defaults(handler=cmd_index)
+
+    search = commands.add_parser("search", help="search the index with text or an image")
+    search.add_argument("query", nargs="?", default=None, metavar="QUERY")
+    search.add_argument("--image", default=None, metavar="FILE", help="search with an image instead of text")
+    _add_index_options(search)
+    _add_model_options(search)
+    search.add_argument("-k", type=_positive, default=5, help="number of results (default 5)")
+    search.add_argument("--exact", action="store_true", help="score every page exactly (slow on big indexes)")
+    search.add_argument("--json", action="store_true", help="print JSON")
+    search.set_defaults(handler=cmd_search)
+
+    similar = commands.add_parser("similar", help="pages that look like an indexed page")
+    similar.add_argument("path", metavar="PATH")
+    similar.add_argument("--page", type=_positive, required=True, metavar="N", help="1-based page number")
+    _add_index_options(similar)
+    similar.add_argument("-k", type=_positive, default=5, help="number of results (default 5)")
+    similar.add_argument("--exact", action="store_true")
+    similar.add_argument("--json", action="store_true", help="print JSON")
+    similar.set_defaults(handler=cmd_similar)
+
+    remove = commands.add_parser("remove", help="remove documents (or everything under a folder)")
+    remove.add_argument("paths", nargs="+", metavar="PATH")
+    _add_index_options(remove)
+    remove.set_defaults(handler=cmd_remove)
+
+    status = commands.add_parser("status", help="what the index holds")
+    _add_index_options(status)
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(handler=cmd_status)
+
+    serve = commands.add_parser("serve", help="HTTP API and web page")
+    _add_index_options(serve)
+    _add_model_options(serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(handler=cmd_serve)
+
+    evaluate = commands.add_parser("eval", help="retrieval quality on a judged query set")
+    evaluate.add_argument("qrels", metavar="QRELS", help="JSONL of {query, relevant:[{path, page}]} or a ViDoRe dataset")
+    _add_index_options(evaluate)
+    _add_model_options(evaluate)
+    evaluate.add_argument("--json", action="store_true", help="print JSON")
+    evaluate.set_defaults(handler=cmd_eval)
+    return parser
+
+
+def _version() -> str:
+    from pagelens import __version__
+
+    return f"pagelens {__version__}"
+
+
+# ---- opening the index ------------------------------------------------------------------------------------
+def _open(args: argparse.Namespace, *, model_needed: bool = False) -> Index:
+    import pagelens
+    from pagelens.api import DEFAULT_MODEL
+
+    model = getattr(args, "model", None) or os.environ.get("PAGELENS_MODEL") or None
+    index = pagelens.open(
+        args.index,
+        model=model,
+        token=args.token,
+        collection=args.collection,
+        device=getattr(args, "device", "auto"),
+        batch_size=getattr(args, "batch_size", None),
+    )
+    if model_needed and index.model is None and index.info.dim is None:
+        index.close()
+        index = pagelens.open(
+            args.index,
+            model=DEFAULT_MODEL,
+            token=args.token,
+            collection=args.collection,
+            device=getattr(args, "device", "auto"),
+            batch_size=getattr(args, "batch_size", None),
+        )
+    return index
+
+
+# ---- commands ---------------------------------------------------------------------------------------------
+def cmd_index(args: argparse.Namespace) -> int:
+    with _open(args, model_needed=True) as index:
+        report = index.add(
+            args.paths,
+            include=args.include,
+            exclude=args.exclude,
+            password=args.password,
+            prune=args.prune,
+            progress=None if not args.quiet else False,
+        )
+    for failure in report.failed:
+        print(f"failed: {failure.path}: {failure.reason}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    elif not args.quiet:
+        print(report.summary(), file=sys.stderr)
+    if report.failed:
+        return EXIT_PARTIAL if (report.documents_added or report.documents_unchanged or report.documents_moved) else EXIT_ERROR
+    return EXIT_OK
+
+
+def _print_hits(query: str, query_type: str, hits: list[Hit], as_json: bool) -> None:
+    if as_json:
+        payload = {"query": query, "query_type": query_type, "results": [h.to_dict() for h in hits]}
+        print(json.dumps(payload, indent=2))
+        return
+    if not hits:
+        print("no results")
+        return
+    for hit in hits:
+        print(f"{hit.rank:>3}  {hit.score:9.4f}  {hit.path}  page {hit.page}")
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    if (args.query is None) == (args.image is None):
+        raise _Usage("give either a QUERY or --image FILE")
+    with _open(args) as index:
+        if args.image is not None:
+            hits = index.search(_image_arg(args.image), k=args.k, exact=args.exact)
+            _print_hits(args.image, "image", hits, args.json)
+        else:
+            hits = index.search(args.query, k=args.k, exact=args.exact)
+            _print_hits(args.query, "text", hits, args.json)
+    return EXIT_OK
+
+
+def _image_arg(path: str) -> Any:
+    from pathlib import Path
+
+    from pagelens.errors import SourceError
+
+    if not Path(path).is_file():
+        raise SourceError(path, "no such file")
+    return Path(path)
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    with _open(args) as index:
+        page_id = index.find_page(args.path, args.page)
+        hits = index.similar(page_id, k=args.k, exact=args.exact)
+    _print_hits(f"{args.path}#page={args.page}", "page", hits, args.json)
+    return EXIT_OK
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    with _open(args) as index:
+        removed = index.remove(args.paths)
+    print(f"removed {removed} document(s)", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with _open(args) as index:
+        status = index.status()
+    if args.json:
+        print(json.dumps(status.to_dict(), indent=2))
+        return EXIT_OK
+    print(f"index:     {status.location}")
+    print(f"model:     {status.model or '(none)'}")
+    print(f"documents: {status.documents}")
+    print(f"pages:     {status.pages}")
+    print(f"vectors:   {status.vectors}")
+    if status.failed:
+        print(f"failed:    {len(status.failed)}")
+        for failure in status.failed:
+            print(f"  {failure.path}: {failure.reason}")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from pagelens.server.run import serve
+    except ImportError as exc:
+        from pagelens.errors import MissingDependencyError
+
+        raise MissingDependencyError("the HTTP server", "server") from exc
+    return serve(args)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    try:
+        from pagelens.evaluate.command import run_eval
+    except ImportError as exc:
+        from pagelens.errors import MissingDependencyError
+
+        raise MissingDependencyError("evaluation", "eval") from exc
+    return run_eval(args)
+
+
+class _Usage(Exception):
+    pass
+
+
+# ---- entry point ------------------------------------------------------------------------------------------
+def _configure_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    _configure_logging(args.verbose)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    from pagelens.errors import PagelensError, SourceError, UsageError
+
+    try:
+        return handler(args)
+    except _Usage as exc:
+        parser.error(str(exc))
+    except UsageError as exc:
+        print(f"pagelens: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SourceError as exc:
+        print(f"pagelens: error: {exc.path}: {exc.reason}", file=sys.stderr)
+        return EXIT_ERROR
+    except PagelensError as exc:
+        print(f"pagelens: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("pagelens: interrupted; completed documents are kept, re-run to finish", file=sys.stderr)
+        return 130
+    return EXIT_ERROR  # pragma: no cover - parser.error exits
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,320 @@
+"""The indexing pipeline: discover -> rasterize -> embed -> store, batched, with progress and resume.
+
+Guarantees, whatever happens mid-run (a crash, kill -9, a bad file):
+- a document's pages become searchable only when its `documents` row is written (the commit), after all of
+  its pages and vectors are stored; a replaced file's old pages stay live until the new ones commit;
+- pages already stored for a content hash are not embedded again (resume after a crash, renames, copies);
+- one bad file is reported with its path and reason and never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from pagelens.errors import SourceError
+from pagelens.results import Failure, IngestReport
+from pagelens.sources import Document, count_pages, discover, iter_pages
+from pagelens.store.milvus import MilvusStore
+from pagelens.store.records import DocumentRecord, PageRecord, StoredPage, page_id_for
+
+if TYPE_CHECKING:
+    from pagelens.embed.protocol import Embedder
+
+log = logging.getLogger(__name__)
+
+PagesWritten = Callable[[list[int], list[np.ndarray]], None]
+
+
+@dataclass
+class _Job:
+    """A document whose pages must be embedded. `done` holds page numbers stored by an earlier run."""
+
+    document: Document
+    total: int
+    done: set[int]
+    previous_hash: str | None
+    aliases: list[Document] = field(default_factory=list)
+    written: int = 0
+    failed: bool = False
+    committed: bool = False
+
+    @property
+    def remaining(self) -> int:
+        return self.total - len(self.done)
+
+
+class Ingestor:
+    """Runs one `add` over a store. `embedder` is called once, on first need, so unchanged runs load no model."""
+
+    def __init__(
+        self,
+        store: MilvusStore,
+        embedder: Callable[[], Embedder],
+        on_pages_written: PagesWritten,
+        *,
+        image_side: Callable[[], int],
+        batch_size: int = 4,
+        progress: bool | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.on_pages_written = on_pages_written
+        self.image_side = image_side
+        self.batch_size = max(1, batch_size)
+        self.progress = sys.stderr.isatty() if progress is None else progress
+
+    # ---- planning ---------------------------------------------------------------------------------------
+    def run(
+        self,
+        inputs: Iterable[str | Path],
+        *,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        password: str | None = None,
+        prune: bool = False,
+        metadata: dict[str, Any] | None = None,
+    ) -> IngestReport:
+        started = time.perf_counter()
+        report = IngestReport()
+        errors: list[SourceError] = []
+        inputs = list(inputs)
+        files = discover(inputs, include, exclude, errors)
+        report.failed.extend(Failure(e.path, e.reason) for e in errors)
+
+        known = {d.path: d for d in self.store.list_documents()}
+        live_hashes = {d.content_hash: d for d in known.values() if d.status == "indexed"}
+        jobs: dict[str, _Job] = {}
+        for path in files:
+            self._plan(path, known, live_hashes, jobs, report, password, metadata)
+        if jobs:
+            self._embed_all(list(jobs.values()), report, password)
+        if prune:
+            report.documents_removed += self._prune(inputs, files, known)
+        self.collect_garbage()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _plan(
+        self,
+        path: Path,
+        known: dict[str, DocumentRecord],
+        live_hashes: dict[str, DocumentRecord],
+        jobs: dict[str, _Job],
+        report: IngestReport,
+        password: str | None,
+        metadata: dict[str, Any] | None,
+    ) -> None:
+        try:
+            document = Document.from_path(path, _sidecar_metadata(path, metadata))
+        except OSError as exc:
+            self._fail(report, str(path), f"cannot read file ({exc.strerror or exc})")
+            return
+        existing = known.get(document.path)
+        if existing and existing.status == "indexed" and existing.content_hash == document.content_hash:
+            report.documents_unchanged += 1
+            return
+        previous = existing.content_hash if existing and existing.status == "indexed" else None
+        if document.content_hash in jobs:  # a copy of a file already planned in this run
+            jobs[document.content_hash].aliases.append(document)
+            return
+        source = live_hashes.get(document.content_hash)
+        if source is not None:  # same bytes already indexed under another path: a move or a copy
+            self._commit(document, source.pages, previous)
+            if not Path(source.path).exists():
+                self.store.delete_documents([source.path])
+            report.documents_moved += 1
+            return
+        if document.kind == "unknown":
+            self._fail(report, document.path, "unsupported file type (expected a PDF or an image)", document)
+            return
+        try:
+            total = count_pages(document, password)
+        except SourceError as exc:
+            self._fail(report, exc.path, exc.reason, document)
+            return
+        if total == 0:
+            self._fail(report, document.path, "the document has no pages", document)
+            return
+        done = {p.page for p in self.store.pages_of([document.content_hash])}
+        report.pages_resumed += len(done)
+        jobs[document.content_hash] = _Job(document, total, done, previous)
+
+    # ---- embedding --------------------------------------------------------------------------------------
+    def _embed_all(self, jobs: list[_Job], report: IngestReport, password: str | None) -> None:
+        todo = sum(job.remaining for job in jobs)
+        bar = _progress_bar(todo, self.progress)
+        batch: list[tuple[_Job, int, Any]] = []
+        try:
+            for job in jobs:
+                if job.remaining == 0:
+                    self._finish(job, report)
+                    continue
+                timer = time.perf_counter()
+                try:
+                    for page in iter_pages(job.document, self.image_side(), password):
+                        if page.page in job.done:
+                            continue
+                        report.timings["rasterize"] += time.perf_counter() - timer
+                        batch.append((job, page.page, page.image))
+                        if len(batch) >= self.batch_size:
+                            self._flush(batch, report, bar)
+                            batch = []
+                        timer = time.perf_counter()
+                except SourceError as exc:
+                    job.failed = True
+                    batch = [item for item in batch if item[0] is not job]
+                    self._fail(report, exc.path, exc.reason, job.document)
+                    continue
+                if job.written + len(job.done) >= job.total:
+                    self._finish(job, report)
+            if batch:
+                self._flush(batch, report, bar)
+        finally:
+            bar.close()
+
+    def _flush(self, batch: list[tuple[_Job, int, Any]], report: IngestReport, bar: Any) -> None:
+        embedder = self.embedder()
+        timer = time.perf_counter()
+        vectors = embedder.embed_images([image for _, _, image in batch])
+        report.timings["embed"] += time.perf_counter() - timer
+        timer = time.perf_counter()
+        stored = [
+            StoredPage(
+                PageRecord(
+                    page_id=page_id_for(job.document.content_hash, number),
+                    content_hash=job.document.content_hash,
+                    page=number,
+                    n_vectors=len(vecs),
+                    width=image.width,
+                    height=image.height,
+                    metadata=job.document.metadata,
+                ),
+                vecs,
+            )
+            for (job, number, image), vecs in zip(batch, vectors, strict=True)
+        ]
+        self.store.write_pages(stored)
+        self.on_pages_written([s.record.page_id for s in stored], [s.vectors for s in stored])
+        report.timings["store"] += time.perf_counter() - timer
+        report.pages_added += len(stored)
+        for job, _, _ in batch:
+            job.written += 1
+        for job in {id(j): j for j, _, _ in batch}.values():
+            if job.written + len(job.done) >= job.total:
+                self._finish(job, report)
+        bar.update(len(batch))
+
+    def _finish(self, job: _Job, report: IngestReport) -> None:
+        if job.committed or job.failed:
+            return
+        job.committed = True
+        self._commit(job.document, job.total, job.previous_hash)
+        report.documents_added += 1
+        if job.previous_hash:
+            report.documents_replaced += 1
+        for alias in job.aliases:
+            self._commit(alias, job.total, None)
+            report.documents_moved += 1
+
+    # ---- commits and failures -----------------------------------------------------------------------------
+    def _commit(self, document: Document, pages: int, previous_hash: str | None) -> None:
+        record = DocumentRecord(
+            path=document.path,
+            content_hash=document.content_hash,
+            status="indexed",
+            pages=pages,
+            size=document.size,
+            indexed_at=time.time(),
+            metadata=document.metadata,
+        )
+        self.store.write_document(record)
+        if previous_hash and previous_hash != document.content_hash:
+            self._drop_if_unreferenced([previous_hash])
+
+    def _fail(self, report: IngestReport, path: str, reason: str, document: Document | None = None) -> None:
+        log.warning("%s: %s", path, reason)
+        report.failed.append(Failure(path, reason))
+        existing = self.store.get_documents([path])
+        if existing and existing[0].status == "indexed":
+            return  # keep the last good version searchable; the failure is reported for this run
+        self.store.write_document(
+            DocumentRecord(
+                path=path,
+                content_hash=document.content_hash if document else "",
+                status="failed",
+                reason=reason,
+                size=document.size if document else 0,
+                indexed_at=time.time(),
+            )
+        )
+
+    def _drop_if_unreferenced(self, hashes: Iterable[str]) -> None:
+        referenced = {d.content_hash for d in self.store.list_documents('status == "indexed"')}
+        self.store.delete_content([h for h in hashes if h not in referenced])
+
+    def _prune(self, inputs: list[str | Path], files: list[Path], known: dict[str, DocumentRecord]) -> int:
+        """Drop documents under the given folders whose files no longer exist."""
+        roots = [Path(i).expanduser().resolve() for i in inputs if Path(i).expanduser().is_dir()]
+        present = {str(f) for f in files}
+        gone = [
+            path
+            for path in known
+            if path not in present
+            and any(Path(path).is_relative_to(root) for root in roots)
+            and not Path(path).exists()
+        ]
+        if gone:
+            hashes = {known[p].content_hash for p in gone}
+            self.store.delete_documents(gone)
+            self._drop_if_unreferenced(hashes)
+        return len(gone)
+
+    def collect_garbage(self) -> None:
+        """Delete pages whose content no committed document references (left by crashes or failures)."""
+        referenced = {d.content_hash for d in self.store.list_documents('status == "indexed"')}
+        stored = {p.content_hash for p in self.store.list_pages()}
+        orphans = sorted(stored - referenced)
+        if orphans:
+            log.info("removing pages of %d uncommitted document version(s)", len(orphans))
+            self.store.delete_content(orphans)
+
+
+def _sidecar_metadata(path: Path, extra: dict[str, Any] | None) -> dict[str, Any]:
+    """Metadata for a file: `<file>.json` beside it (if any), then `extra` on top."""
+    import json
+
+    metadata: dict[str, Any] = {}
+    sidecar = path.with_name(path.name + ".json")
+    if sidecar.is_file():
+        try:
+            loaded = json.loads(sidecar.read_text())
+            if isinstance(loaded, dict):
+                metadata.update(loaded)
+        except (OSError, ValueError) as exc:
+            log.warning("%s: ignoring unreadable metadata sidecar (%s)", sidecar, exc)
+    metadata.update(extra or {})
+    return metadata
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, enabled: bool) -> Any:
+    if not enabled or total == 0:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="page", desc="indexing", file=sys.stderr, dynamic_ncols=True)

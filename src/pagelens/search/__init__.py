@@ -1,0 +1,1 @@
+"""Search: exact MaxSim scoring and the retriever (candidate generation, then exact rerank)."""

@@ -1,0 +1,142 @@
+"""pagelens' local copy of the stored vectors, for fast candidate generation and exact reranking.
+
+Milvus is the source of truth; this is a cache of it, in segments on disk (memory-mapped float16 page
+vectors plus float32 centroids), under the index's local folder. The retriever decides which cached pages
+are live from Milvus, fetches what the cache lacks and never serves a page Milvus lacks. Deleting the
+folder is always safe: it is rebuilt from Milvus.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pagelens.search.pooling import page_centroids
+
+log = logging.getLogger(__name__)
+
+CACHE_VERSION = 1
+
+
+@dataclass
+class Segment:
+    """Pages written together: page i's vectors are vectors[offsets[i]:offsets[i+1]], its centroids
+    centroids[centroid_offsets[i]:centroid_offsets[i+1]]."""
+
+    name: str
+    page_ids: np.ndarray
+    offsets: np.ndarray
+    vectors: np.ndarray
+    centroids: np.ndarray
+    centroid_offsets: np.ndarray
+
+    @classmethod
+    def build(cls, name: str, page_ids: list[int], pages: list[np.ndarray]) -> Segment:
+        offsets = np.zeros(len(pages) + 1, dtype=np.int64)
+        np.cumsum([len(p) for p in pages], out=offsets[1:])
+        centroid_list = [page_centroids(p) for p in pages]
+        centroid_offsets = np.zeros(len(pages) + 1, dtype=np.int64)
+        np.cumsum([len(c) for c in centroid_list], out=centroid_offsets[1:])
+        dim = pages[0].shape[1]
+        return cls(
+            name=name,
+            page_ids=np.asarray(page_ids, dtype=np.int64),
+            offsets=offsets,
+            vectors=np.concatenate(pages).astype(np.float16) if pages else np.empty((0, dim), np.float16),
+            centroids=np.concatenate(centroid_list).astype(np.float32),
+            centroid_offsets=centroid_offsets,
+        )
+
+    def page_vectors(self, index: int) -> np.ndarray:
+        return self.vectors[self.offsets[index] : self.offsets[index + 1]]
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.vectors.nbytes + self.centroids.nbytes)
+
+
+FIELDS = ("page_ids", "offsets", "vectors", "centroids", "centroid_offsets")
+
+
+class VectorCache:
+    """Segments in `folder`, each a sub-folder of .npy files; `manifest.json` lists the complete ones."""
+
+    def __init__(self, folder: Path, dim: int) -> None:
+        self.folder = folder
+        self.dim = dim
+        self.segments: list[Segment] = []
+        self._load()
+
+    @property
+    def _manifest(self) -> Path:
+        return self.folder / "manifest.json"
+
+    def _load(self) -> None:
+        try:
+            manifest = json.loads(self._manifest.read_text())
+            if manifest.get("version") != CACHE_VERSION or manifest.get("dim") != self.dim:
+                raise ValueError("cache written by another version or for another dim")
+            for name in manifest["segments"]:
+                arrays = {f: np.load(self.folder / name / f"{f}.npy", mmap_mode="r") for f in FIELDS}
+                self.segments.append(Segment(name=name, **arrays))
+        except FileNotFoundError:
+            self.segments = []
+        except (ValueError, OSError, KeyError) as exc:
+            log.info("rebuilding the vector cache in %s: %s", self.folder, exc)
+            self.segments = []
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _write_manifest(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        temporary = self._manifest.with_suffix(".tmp")
+        payload = {"version": CACHE_VERSION, "dim": self.dim, "segments": [s.name for s in self.segments]}
+        temporary.write_text(json.dumps(payload))
+        os.replace(temporary, self._manifest)  # atomic: a crash leaves the old or the new list
+
+    def add(self, page_ids: list[int], pages: list[np.ndarray]) -> Segment | None:
+        if not pages:
+            return None
+        segment = Segment.build(uuid.uuid4().hex[:12], page_ids, pages)
+        target = self.folder / segment.name
+        target.mkdir(parents=True, exist_ok=True)
+        for field in FIELDS:
+            np.save(target / f"{field}.npy", getattr(segment, field))
+        self.segments.append(segment)
+        self._write_manifest()
+        return segment
+
+    def page_ids(self) -> np.ndarray:
+        if not self.segments:
+            return np.empty(0, dtype=np.int64)
+        return np.concatenate([s.page_ids for s in self.segments])
+
+    def compact(self, live: set[int]) -> None:
+        """Rewrite the segments keeping only `live` pages (once dead pages waste space, or segments pile up)."""
+        page_ids: list[int] = []
+        pages: list[np.ndarray] = []
+        seen: set[int] = set()
+        for segment in self.segments:
+            for index, page_id in enumerate(segment.page_ids.tolist()):
+                if page_id in live and page_id not in seen:
+                    seen.add(page_id)
+                    page_ids.append(page_id)
+                    pages.append(np.array(segment.page_vectors(index)))
+        old = [s.name for s in self.segments]
+        self.segments = []
+        if pages:
+            self.add(page_ids, pages)
+        else:
+            self._write_manifest()
+        for name in old:
+            shutil.rmtree(self.folder / name, ignore_errors=True)
+
+    def clear(self) -> None:
+        self.segments = []
+        shutil.rmtree(self.folder, ignore_errors=True)

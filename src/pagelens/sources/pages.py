@@ -1,0 +1,32 @@
+"""Documents to page images, by kind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pagelens.errors import SourceError
+from pagelens.sources.document import Document, PageImage
+from pagelens.sources.images import image_page_count, render_image
+from pagelens.sources.pdf import pdf_page_count, render_pdf
+
+
+def count_pages(document: Document, password: str | None = None) -> int:
+    if document.kind == "pdf":
+        return pdf_page_count(document.path, password)
+    if document.kind == "image":
+        return image_page_count(document.path)
+    raise SourceError(document.path, "unsupported file type (expected a PDF or an image)")
+
+
+def iter_pages(
+    document: Document, image_side: int, password: str | None = None, start_page: int = 1
+) -> Iterator[PageImage]:
+    """Page images of a document, lazily, from `start_page` (1-based) on."""
+    if document.kind == "pdf":
+        pages = render_pdf(document.path, image_side, password, start_page)
+    elif document.kind == "image":
+        pages = render_image(document.path, image_side, start_page)
+    else:
+        raise SourceError(document.path, "unsupported file type (expected a PDF or an image)")
+    for number, image in pages:
+        yield PageImage(document=document, page=number, image=image)

@@ -1,0 +1,387 @@
+"""The only code that talks to Milvus (pymilvus.MilvusClient): collections, schema, writes, reads.
+
+Four collections, named `<prefix>_meta`, `_documents`, `_pages`, `_vectors`:
+- meta: key -> JSON value (model id, dim, schema version).
+- documents: one row per path: its content hash and status ('indexed' or 'failed' with a reason). A
+  document's pages are live only while an 'indexed' row points at their content hash: writing that row is
+  the commit, so search never sees a half-written document.
+- pages: one row per page of a content hash (page number, vector count, metadata, a mean vector).
+- vectors: the page's multi-vector as float16 chunks (see codec.py). A page row is written only after its
+  chunks, so a page row always has complete vectors.
+Milvus needs a vector field in every collection; where there is nothing to search, a 2-d placeholder fills it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pagelens.errors import AuthenticationError, IndexBusyError, StoreError
+from pagelens.store import codec
+from pagelens.store.location import IndexLocation
+from pagelens.store.records import DocumentRecord, IndexInfo, PageRecord, StoredPage
+
+log = logging.getLogger(__name__)
+
+PLACEHOLDER = [1.0, 0.0]
+QUERY_BATCH = 4000
+ID_LIST_BATCH = 2000
+INSERT_ROWS = 256
+OWNER_FILE = "owner.txt"
+
+
+class _QuietIterator(logging.Filter):
+    """pymilvus' query_iterator warns on every call that Milvus Lite gives no MVCC timestamp; it falls back
+    to a client-side one, which is what we want. Drop just that line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "mvccTs" not in record.getMessage()
+
+
+def _quiet_pymilvus() -> None:
+    for name in ("pymilvus.client.iterator.query_iterator",):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _QuietIterator) for f in logger.filters):
+            logger.addFilter(_QuietIterator())
+
+
+def _in(field: str, values: Iterable[Any]) -> str:
+    return f"{field} in {json.dumps(list(values))}"
+
+
+class MilvusStore:
+    """pagelens' collections in one Milvus (Lite folder or server)."""
+
+    def __init__(self, location: IndexLocation) -> None:
+        self.location = location
+        prefix = location.collection
+        self.meta = f"{prefix}_meta"
+        self.documents = f"{prefix}_documents"
+        self.pages = f"{prefix}_pages"
+        self.vectors = f"{prefix}_vectors"
+        self._client = self._connect()
+        self._dim: int | None = None
+
+    # ---- connection -------------------------------------------------------------------------------------
+    def _connect(self):  # type: ignore[no-untyped-def]
+        from pymilvus import MilvusClient
+        from pymilvus.exceptions import MilvusException
+
+        _quiet_pymilvus()
+        kwargs: dict[str, Any] = {"uri": self.location.milvus_uri}
+        if self.location.token:
+            kwargs["token"] = self.location.token
+        if not self.location.is_server:
+            self.location.local_dir.mkdir(parents=True, exist_ok=True)
+            _check_lite_lock(self.location)
+        try:
+            return MilvusClient(**kwargs, timeout=30)
+        except MilvusException as exc:
+            raise self._translate(exc) from exc
+        except Exception as exc:
+            if exc.__class__.__name__ == "DataDirLockedError":
+                raise IndexBusyError(
+                    f"index {self.location.describe()} is in use by another process; "
+                    "stop it, or search through its HTTP API (see README: indexing while serving)"
+                ) from exc
+            raise StoreError(f"cannot open index {self.location.describe()}: {exc}") from exc
+
+    def _translate(self, exc: Exception) -> StoreError:
+        message = str(exc)
+        lowered = message.lower()
+        if "auth" in lowered or "credential" in lowered or "permission" in lowered or "token" in lowered:
+            return AuthenticationError(f"Milvus at {self.location.describe()} rejected the credentials: {message}")
+        if "locked" in lowered:
+            return IndexBusyError(f"index {self.location.describe()} is in use by another process")
+        return StoreError(f"Milvus at {self.location.describe()}: {message}")
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        from pymilvus.exceptions import MilvusException
+
+        try:
+            return getattr(self._client, method)(*args, **kwargs)
+        except MilvusException as exc:
+            raise self._translate(exc) from exc
+
+    def close(self) -> None:
+        try:
+            self._client.close()
+        finally:
+            if not self.location.is_server:
+                _release_lite(self.location.milvus_uri)
+
+    # ---- schema -----------------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        return bool(self._call("has_collection", self.meta))
+
+    def _create(self, name: str, fields: list[tuple[str, Any, dict[str, Any]]], vector: str, dim: int) -> None:
+        from pymilvus import DataType
+
+        if self._call("has_collection", name):
+            self._call("load_collection", name)
+            return
+        schema = self._client.create_schema(auto_id=False, enable_dynamic_field=False)
+        for field_name, dtype, options in fields:
+            schema.add_field(field_name, dtype, **options)
+        schema.add_field(vector, DataType.FLOAT_VECTOR, dim=dim)
+        index = self._client.prepare_index_params()
+        index.add_index(field_name=vector, index_type="FLAT", metric_type="IP")
+        self._call("create_collection", name, schema=schema, index_params=index)
+        self._call("load_collection", name)
+
+    def create(self, dim: int) -> None:
+        """Create the collections for `dim`-dimensional embeddings (idempotent)."""
+        from pymilvus import DataType
+
+        varchar = DataType.VARCHAR
+        self._create(
+            self.meta,
+            [("key", varchar, {"is_primary": True, "max_length": 256}), ("value", varchar, {"max_length": 65535})],
+            "placeholder",
+            2,
+        )
+        self._create(
+            self.documents,
+            [
+                ("path", varchar, {"is_primary": True, "max_length": 4096}),
+                ("content_hash", varchar, {"max_length": 128}),
+                ("status", varchar, {"max_length": 16}),
+                ("pages", DataType.INT64, {}),
+                ("reason", varchar, {"max_length": 2048}),
+                ("size", DataType.INT64, {}),
+                ("indexed_at", DataType.DOUBLE, {}),
+                ("metadata", DataType.JSON, {}),
+            ],
+            "placeholder",
+            2,
+        )
+        self._create(
+            self.pages,
+            [
+                ("page_id", DataType.INT64, {"is_primary": True}),
+                ("content_hash", varchar, {"max_length": 128}),
+                ("page", DataType.INT64, {}),
+                ("n_vectors", DataType.INT64, {}),
+                ("width", DataType.INT64, {}),
+                ("height", DataType.INT64, {}),
+                ("metadata", DataType.JSON, {}),
+            ],
+            "mean_vector",
+            dim,
+        )
+        self._create(
+            self.vectors,
+            [
+                ("chunk_id", DataType.INT64, {"is_primary": True}),
+                ("page_id", DataType.INT64, {}),
+                ("chunk", DataType.INT64, {}),
+                ("data", varchar, {"max_length": 65535}),
+            ],
+            "placeholder",
+            2,
+        )
+        self._dim = dim
+
+    def load(self) -> None:
+        """Load existing collections (Milvus releases them when a process ends)."""
+        for name in (self.meta, self.documents, self.pages, self.vectors):
+            if self._call("has_collection", name):
+                self._call("load_collection", name)
+
+    def drop(self) -> None:
+        for name in (self.meta, self.documents, self.pages, self.vectors):
+            if self._call("has_collection", name):
+                self._call("drop_collection", name)
+
+    # ---- meta -------------------------------------------------------------------------------------------
+    def read_info(self) -> IndexInfo | None:
+        if not self.exists():
+            return None
+        rows = self._call("query", self.meta, filter='key == "info"', output_fields=["value"])
+        if not rows:
+            return None
+        info = IndexInfo(**json.loads(rows[0]["value"]))
+        self._dim = info.dim
+        return info
+
+    def write_info(self, info: IndexInfo) -> None:
+        row = {"key": "info", "value": json.dumps(info.__dict__), "placeholder": PLACEHOLDER}
+        self._call("upsert", self.meta, data=[row])
+
+    # ---- reading ----------------------------------------------------------------------------------------
+    def _query_all(self, collection: str, filter: str, fields: list[str]) -> Iterator[dict[str, Any]]:
+        iterator = self._call(
+            "query_iterator", collection, batch_size=QUERY_BATCH, filter=filter, output_fields=fields
+        )
+        try:
+            while batch := iterator.next():
+                yield from batch
+        finally:
+            iterator.close()
+
+    def _query_in(self, collection: str, field: str, values: Sequence[Any], fields: list[str]) -> Iterator[dict[str, Any]]:
+        for start in range(0, len(values), ID_LIST_BATCH):
+            yield from self._query_all(collection, _in(field, values[start : start + ID_LIST_BATCH]), fields)
+
+    def list_documents(self, filter: str = "") -> list[DocumentRecord]:
+        fields = ["path", "content_hash", "status", "pages", "reason", "size", "indexed_at", "metadata"]
+        rows = self._query_all(self.documents, filter or 'path != ""', fields)
+        return sorted((DocumentRecord(**{f: row[f] for f in fields}) for row in rows), key=lambda d: d.path)
+
+    def get_documents(self, paths: Sequence[str]) -> list[DocumentRecord]:
+        return self.list_documents(_in("path", paths)) if paths else []
+
+    def list_pages(self, filter: str = "") -> list[PageRecord]:
+        fields = ["page_id", "content_hash", "page", "n_vectors", "width", "height", "metadata"]
+        rows = self._query_all(self.pages, filter or "page_id >= 0", fields)
+        return [PageRecord(**{f: row[f] for f in fields}) for row in rows]
+
+    def pages_of(self, content_hashes: Sequence[str]) -> list[PageRecord]:
+        fields = ["page_id", "content_hash", "page", "n_vectors", "width", "height", "metadata"]
+        rows = self._query_in(self.pages, "content_hash", list(content_hashes), fields)
+        return [PageRecord(**{f: row[f] for f in fields}) for row in rows]
+
+    def fetch_vectors(self, pages: Sequence[PageRecord], dim: int) -> dict[int, np.ndarray]:
+        """page_id -> (n, dim) float16 vectors, for pages whose chunks are all present."""
+        chunks: dict[int, dict[int, str]] = {}
+        ids = [p.page_id for p in pages]
+        for row in self._query_in(self.vectors, "page_id", ids, ["page_id", "chunk", "data"]):
+            chunks.setdefault(row["page_id"], {})[row["chunk"]] = row["data"]
+        result: dict[int, np.ndarray] = {}
+        for page in pages:
+            parts = chunks.get(page.page_id, {})
+            ordered = [parts[i] for i in range(len(parts)) if i in parts]
+            if len(ordered) != len(parts) or not ordered:
+                continue
+            vectors = codec.decode(ordered, dim)
+            if len(vectors) == page.n_vectors:
+                result[page.page_id] = vectors
+        return result
+
+    def count(self, collection: str, filter: str = "") -> int:
+        rows = self._call("query", collection, filter=filter, output_fields=["count(*)"])
+        return int(rows[0]["count(*)"]) if rows else 0
+
+    # ---- writing ----------------------------------------------------------------------------------------
+    def _insert(self, collection: str, rows: list[dict[str, Any]]) -> None:
+        for start in range(0, len(rows), INSERT_ROWS):
+            self._call("upsert", collection, data=rows[start : start + INSERT_ROWS])
+
+    def write_pages(self, pages: Sequence[StoredPage]) -> None:
+        """Vectors first, then page rows: a page row is only ever visible with all of its vectors."""
+        chunk_rows: list[dict[str, Any]] = []
+        page_rows: list[dict[str, Any]] = []
+        for item in pages:
+            record = item.record
+            for index, data in enumerate(codec.encode(item.vectors)):
+                chunk_rows.append(
+                    {
+                        "chunk_id": record.page_id * codec.MAX_CHUNKS + index,
+                        "page_id": record.page_id,
+                        "chunk": index,
+                        "data": data,
+                        "placeholder": PLACEHOLDER,
+                    }
+                )
+            mean = item.vectors.astype(np.float32).mean(axis=0)
+            norm = float(np.linalg.norm(mean)) or 1.0
+            page_rows.append(
+                {
+                    "page_id": record.page_id,
+                    "content_hash": record.content_hash,
+                    "page": record.page,
+                    "n_vectors": record.n_vectors,
+                    "width": record.width,
+                    "height": record.height,
+                    "metadata": record.metadata,
+                    "mean_vector": (mean / norm).tolist(),
+                }
+            )
+        self._insert(self.vectors, chunk_rows)
+        self._insert(self.pages, page_rows)
+
+    def write_document(self, document: DocumentRecord) -> None:
+        """Upsert one path's row: for status 'indexed' this is the commit that makes its pages live."""
+        row = dict(document.__dict__)
+        row["indexed_at"] = row["indexed_at"] or time.time()
+        row["reason"] = row["reason"][:2000]
+        row["placeholder"] = PLACEHOLDER
+        self._call("upsert", self.documents, data=[row])
+
+    def delete_documents(self, paths: Sequence[str]) -> None:
+        for start in range(0, len(paths), ID_LIST_BATCH):
+            self._call("delete", self.documents, filter=_in("path", paths[start : start + ID_LIST_BATCH]))
+
+    def delete_content(self, content_hashes: Sequence[str]) -> None:
+        """Drop every page (rows first, then vectors) of these content hashes."""
+        hashes = list(content_hashes)
+        if not hashes:
+            return
+        page_ids = [p.page_id for p in self.pages_of(hashes)]
+        for start in range(0, len(hashes), ID_LIST_BATCH):
+            self._call("delete", self.pages, filter=_in("content_hash", hashes[start : start + ID_LIST_BATCH]))
+        for start in range(0, len(page_ids), ID_LIST_BATCH):
+            self._call("delete", self.vectors, filter=_in("page_id", page_ids[start : start + ID_LIST_BATCH]))
+
+    def delete_pages(self, page_ids: Sequence[int]) -> None:
+        for start in range(0, len(page_ids), ID_LIST_BATCH):
+            batch = list(page_ids[start : start + ID_LIST_BATCH])
+            self._call("delete", self.pages, filter=_in("page_id", batch))
+            self._call("delete", self.vectors, filter=_in("page_id", batch))
+
+    def flush(self) -> None:
+        for name in (self.vectors, self.pages, self.documents, self.meta):
+            self._call("flush", name)
+
+
+def _holder(location: IndexLocation) -> str:
+    owner = location.local_dir / OWNER_FILE
+    try:
+        return owner.read_text().strip() or "another process"
+    except OSError:
+        return "another process"
+
+
+def _check_lite_lock(location: IndexLocation) -> None:
+    """Fail fast, with who holds it, when another process has the Milvus Lite folder open."""
+    import fcntl
+    import os
+    import sys
+
+    data_dir = Path(location.milvus_uri)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(data_dir / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise IndexBusyError(
+            f"index {location.describe()} is in use by {_holder(location)}; one process at a time can open a "
+            "Milvus Lite index (see README: indexing while serving)"
+        ) from None
+    finally:
+        os.close(fd)  # closing drops our probe lock; Milvus Lite takes its own right after
+    owner = location.local_dir / OWNER_FILE
+    try:
+        owner.write_text(f"pid {os.getpid()} ({' '.join(Path(a).name if i == 0 else a for i, a in enumerate(sys.argv))[:200]})")
+    except OSError:
+        pass
+
+
+def _release_lite(data_path: str) -> None:
+    """Stop the in-process Milvus Lite server for `data_path` so its folder lock is released."""
+    try:
+        from milvus_lite.server_manager import server_manager_instance
+    except ImportError:  # pragma: no cover
+        return
+    release = getattr(server_manager_instance, "release_server", None)
+    if release is not None:
+        try:
+            release(data_path)
+        except Exception as exc:  # pragma: no cover - best effort on close
+            log.debug("releasing Milvus Lite server for %s failed: %s", data_path, exc)

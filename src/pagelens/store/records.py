@@ -1,0 +1,68 @@
+"""The rows pagelens keeps in Milvus, as plain dataclasses."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+
+
+def page_id_for(content_hash: str, page: int) -> int:
+    """A stable 56-bit id for page `page` of the content `content_hash` (the same bytes get the same ids)."""
+    digest = hashlib.blake2b(f"{content_hash}:{page}".encode(), digest_size=7).digest()
+    return int.from_bytes(digest, "big")
+
+
+def embedding_hash(path: str, page: int) -> str:
+    """Content identity for pages that arrive as embeddings (no file bytes to hash)."""
+    return "emb:" + hashlib.sha256(f"{path}\0{page}".encode()).hexdigest()
+
+
+@dataclass
+class IndexInfo:
+    """What an index remembers about itself."""
+
+    model: str | None
+    dim: int | None
+    schema_version: int = SCHEMA_VERSION
+    vector_dtype: str = "float16"
+    pool_factor: int = 1
+
+
+@dataclass
+class DocumentRecord:
+    """One path in the index. status: 'indexed' (its pages are live) or 'failed' (reason says why)."""
+
+    path: str
+    content_hash: str
+    status: str
+    pages: int = 0
+    reason: str = ""
+    size: int = 0
+    indexed_at: float = 0.0
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PageRecord:
+    """One stored page: its vectors live in the vectors collection, keyed by `page_id`."""
+
+    page_id: int
+    content_hash: str
+    page: int
+    n_vectors: int
+    width: int = 0
+    height: int = 0
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StoredPage:
+    """A page ready to write: its record and its (n, dim) vectors."""
+
+    record: PageRecord
+    vectors: np.ndarray
