@@ -240,7 +240,7 @@ class Ingestor:
             self._drop_if_unreferenced([previous_hash])
 
     def _fail(self, report: IngestReport, path: str, reason: str, document: Document | None = None) -> None:
-        log.warning("%s: %s", path, reason)
+        log.info("failed: %s: %s", path, reason)
         report.failed.append(Failure(path, reason))
         existing = self.store.get_documents([path])
         if existing and existing[0].status == "indexed":

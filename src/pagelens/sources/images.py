@@ -37,6 +37,8 @@ def _open(path: str):  # type: ignore[no-untyped-def]
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise SourceError(path, f"not a supported image ({exc.__class__.__name__})") from exc
     except OSError as exc:
+        if exc.errno is None:  # PIL reports a broken image as a bare OSError
+            raise SourceError(path, f"not a supported image ({exc})") from exc
         raise SourceError(path, f"cannot read file ({exc.strerror or exc})") from exc
     return image
 
