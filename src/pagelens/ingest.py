@@ -21,7 +21,8 @@ import numpy as np
 
 from pagelens.errors import SourceError
 from pagelens.results import Failure, IngestReport
-from pagelens.sources import Document, count_pages, discover, iter_pages
+from pagelens.sources import Document, discover
+from pagelens.sources.render_worker import DEFAULT_PAGE_TIMEOUT, RenderWorker
 from pagelens.store.milvus import MilvusStore
 from pagelens.store.records import DocumentRecord, PageRecord, StoredPage, page_id_for
 
@@ -63,6 +64,7 @@ class Ingestor:
         image_side: Callable[[], int],
         batch_size: int = 4,
         progress: bool | None = None,
+        page_timeout: float = DEFAULT_PAGE_TIMEOUT,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -70,6 +72,7 @@ class Ingestor:
         self.image_side = image_side
         self.batch_size = max(1, batch_size)
         self.progress = sys.stderr.isatty() if progress is None else progress
+        self.page_timeout = page_timeout
 
     # ---- planning ---------------------------------------------------------------------------------------
     def run(
@@ -92,10 +95,11 @@ class Ingestor:
         known = {d.path: d for d in self.store.list_documents()}
         live_hashes = {d.content_hash: d for d in known.values() if d.status == "indexed"}
         jobs: dict[str, _Job] = {}
-        for path in files:
-            self._plan(path, known, live_hashes, jobs, report, password, metadata)
-        if jobs:
-            self._embed_all(list(jobs.values()), report, password)
+        with RenderWorker(page_timeout=self.page_timeout, prefetch=max(8, 2 * self.batch_size)) as worker:
+            for path in files:
+                self._plan(worker, path, known, live_hashes, jobs, report, password, metadata)
+            if jobs:
+                self._embed_all(worker, list(jobs.values()), report, password)
         if prune:
             report.documents_removed += self._prune(inputs, files, known)
         self.collect_garbage()
@@ -104,6 +108,7 @@ class Ingestor:
 
     def _plan(
         self,
+        worker: RenderWorker,
         path: Path,
         known: dict[str, DocumentRecord],
         live_hashes: dict[str, DocumentRecord],
@@ -136,7 +141,7 @@ class Ingestor:
             self._fail(report, document.path, "unsupported file type (expected a PDF or an image)", document)
             return
         try:
-            total = count_pages(document, password)
+            total = worker.count(document, password)
         except SourceError as exc:
             self._fail(report, exc.path, exc.reason, document)
             return
@@ -148,7 +153,7 @@ class Ingestor:
         jobs[document.content_hash] = _Job(document, total, done, previous)
 
     # ---- embedding --------------------------------------------------------------------------------------
-    def _embed_all(self, jobs: list[_Job], report: IngestReport, password: str | None) -> None:
+    def _embed_all(self, worker: RenderWorker, jobs: list[_Job], report: IngestReport, password: str | None) -> None:
         todo = sum(job.remaining for job in jobs)
         bar = _progress_bar(todo, self.progress)
         batch: list[tuple[_Job, int, Any]] = []
@@ -159,9 +164,7 @@ class Ingestor:
                     continue
                 timer = time.perf_counter()
                 try:
-                    for page in iter_pages(job.document, self.image_side(), password):
-                        if page.page in job.done:
-                            continue
+                    for page in worker.pages(job.document, self.image_side(), password, frozenset(job.done)):
                         report.timings["rasterize"] += time.perf_counter() - timer
                         batch.append((job, page.page, page.image))
                         if len(batch) >= self.batch_size:
