@@ -70,7 +70,9 @@ def test_rerun_skips_unchanged_rename_moves_edit_replaces_remove_drops(fake_inde
     assert len(hits) == 15
 
 
-def test_bad_files_are_reported_once_and_never_stop_good_ones(fake_index, docs_copy: Path, corpus: Path) -> None:  # type: ignore[no-untyped-def]
+def test_bad_files_are_reported_once_and_never_stop_good_ones(
+    fake_index, docs_copy: Path, corpus: Path
+) -> None:  # type: ignore[no-untyped-def]
     (docs_copy / "not-a.pdf").write_text("plain text with a pdf name")
     shutil.copy(
         corpus / "bad/pypdf-sample-files/005-libreoffice-writer-password/libreoffice-writer-password.pdf",

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
 from pagelens.store import codec
 from pagelens.store.location import IndexLocation
 from pagelens.store.milvus import MilvusStore

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import time
@@ -12,14 +13,22 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pagelens.errors import IndexMismatchError, NotFoundError, UsageError
+from pagelens.errors import IndexMismatchError, NotFoundError, StoreError, UsageError
 from pagelens.ingest import Ingestor
 from pagelens.results import Failure, Hit, IndexStatus, IngestReport
 from pagelens.search.catalog import Catalog
+from pagelens.search.filters import Filter
 from pagelens.search.retriever import DEFAULT_CANDIDATES, Retriever
 from pagelens.store.location import DEFAULT_INDEX, IndexLocation
 from pagelens.store.milvus import MilvusStore
-from pagelens.store.records import SCHEMA_VERSION, DocumentRecord, IndexInfo, PageRecord, StoredPage, page_id_for
+from pagelens.store.records import (
+    SCHEMA_VERSION,
+    DocumentRecord,
+    IndexInfo,
+    PageRecord,
+    StoredPage,
+    page_id_for,
+)
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -31,6 +40,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL = "vidore/colqwen2.5-v0.2"
 CPU_MODEL = "vidore/colSmol-256M"
 DEFAULT_IMAGE_SIDE = 1024
+
+FilterLike = Filter | Mapping[str, Any] | str | None
 
 
 def default_index() -> str:
@@ -66,7 +77,9 @@ def open(  # noqa: A001 - mirrors the builtin on purpose: pagelens.open("folder"
         token=token if token is not None else os.environ.get("PAGELENS_TOKEN") or None,
         collection=collection,
     )
-    return Index(location, model=model, device=device, batch_size=batch_size, candidates=candidates, embedder=embedder)
+    return Index(
+        location, model=model, device=device, batch_size=batch_size, candidates=candidates, embedder=embedder
+    )
 
 
 class Index:
@@ -91,12 +104,15 @@ class Index:
             self.info = self.store.read_info() or IndexInfo(model=None, dim=None)
             if embedder is not None:
                 model = model or embedder.model_id
-            if model is not None:
-                if self.info.model is not None and _model_key(self.info.model) != _model_key(model):
-                    raise IndexMismatchError(
-                        f"index {location.describe()} was built with model {self.info.model!r}; "
-                        f"it cannot be searched or extended with {model!r} (use another --index)"
-                    )
+            if (
+                model is not None
+                and self.info.model is not None
+                and _model_key(self.info.model) != _model_key(model)
+            ):
+                raise IndexMismatchError(
+                    f"index {location.describe()} was built with model {self.info.model!r}; "
+                    f"it cannot be searched or extended with {model!r} (use another --index)"
+                )
             self.model = model or self.info.model
             if self.info.schema_version != SCHEMA_VERSION:
                 raise IndexMismatchError(
@@ -288,7 +304,9 @@ class Index:
         if self._retriever is None:
             if self.info.dim is None:
                 raise UsageError("the index is empty")
-            self._retriever = Retriever(self.store, self.info.dim, self.location.local_dir / "cache", self._candidates)
+            self._retriever = Retriever(
+                self.store, self.info.dim, self.location.local_dir / "cache", self._candidates
+            )
         return self._retriever
 
     def refresh(self) -> Catalog:
@@ -306,34 +324,86 @@ class Index:
             return self.refresh()
         return self._catalog
 
-    def search(self, query: str | Image.Image | os.PathLike[str], k: int = 5, *, exact: bool = False) -> list[Hit]:
-        """Pages best matching a text query (or an image: a PIL image or an image file's path), best first."""
+    def search(
+        self,
+        query: str | Image.Image | os.PathLike[str],
+        k: int = 5,
+        *,
+        exact: bool = False,
+        filter: FilterLike = None,
+    ) -> list[Hit]:
+        """Pages best matching a text query, or an image (a PIL image or an image file's path), best first.
+
+        `filter`: a Filter, a dict (path, documents, pages, metadata, expression) or a Milvus expression."""
+        return self.search_embedding(self.embed_query(query), k, exact=exact, filter=filter)
+
+    def embed_query(self, query: str | Image.Image | os.PathLike[str]) -> np.ndarray:
+        """The query's multi-vector: text through the model's query side, an image through its page side."""
         if isinstance(query, str):
             if not query.strip():
                 raise UsageError("the query is empty")
-            vectors = self.embedder.embed_queries([query])[0]
-        else:
-            vectors = self.embedder.embed_images([_load_query_image(query)])[0]
-        return self.search_embedding(vectors, k, exact=exact)
+            return self.embedder.embed_queries([query])[0]
+        return self.embedder.embed_images([_load_query_image(query)])[0]
 
-    def search_embedding(self, query: np.ndarray, k: int = 5, *, exact: bool = False) -> list[Hit]:
+    def search_many(
+        self, queries: Sequence[str], k: int = 5, *, exact: bool = False, filter: FilterLike = None
+    ) -> list[list[Hit]]:
+        """Several text queries, embedded in batches; one result list per query, in order."""
+        if any(not q.strip() for q in queries):
+            raise UsageError("one of the queries is empty")
+        embedded = self.embedder.embed_queries(list(queries)) if queries else []
+        return [self.search_embedding(vectors, k, exact=exact, filter=filter) for vectors in embedded]
+
+    def search_embedding(
+        self, query: np.ndarray, k: int = 5, *, exact: bool = False, filter: FilterLike = None
+    ) -> list[Hit]:
         """Pages best matching a query multi-vector (q x dim) you embedded yourself."""
         if self.info.dim is None:
             return []
         matrix = _as_matrix(query, "query", 0)
         if matrix.shape[1] != self.info.dim:
-            raise IndexMismatchError(f"query has {matrix.shape[1]}-d vectors; the index holds {self.info.dim}-d")
+            raise IndexMismatchError(
+                f"query has {matrix.shape[1]}-d vectors; the index holds {self.info.dim}-d"
+            )
         catalog = self.catalog
-        return self._hits(catalog, self.retriever.search(matrix, k, exact=exact))
+        allowed = self._allowed(catalog, filter)
+        return self._hits(catalog, self.retriever.search(matrix, k, exact=exact, allowed=allowed))
 
-    def similar(self, page: int | Hit, k: int = 5, *, exact: bool = False) -> list[Hit]:
+    def similar(
+        self, page: int | Hit, k: int = 5, *, exact: bool = False, filter: FilterLike = None
+    ) -> list[Hit]:
         """Pages that look like an indexed page (its stored vectors are the query; the page itself is left out)."""
         page_id = page.page_id if isinstance(page, Hit) else int(page)
         catalog = self.catalog
         if page_id not in catalog.by_id:
             raise NotFoundError(f"page id {page_id} is not in the index")
         vectors = self.retriever.vectors_of(page_id).astype(np.float32)
-        return self._hits(catalog, self.retriever.search(vectors, k, exact=exact, exclude=[page_id]))
+        allowed = self._allowed(catalog, filter)
+        return self._hits(
+            catalog, self.retriever.search(vectors, k, exact=exact, allowed=allowed, exclude=[page_id])
+        )
+
+    def _allowed(self, catalog: Catalog, filter: FilterLike) -> list[int] | None:
+        """Page ids that pass the filter, as Milvus evaluates it on the page rows (None: no filter)."""
+        spec = Filter.coerce(filter)
+        if spec is None:
+            return None
+        parts: list[str] = []
+        if spec.needs_documents:
+            hashes = sorted({d.content_hash for d in catalog.documents if spec.matches_path(d.path)})
+            if not hashes:
+                return []
+            parts.append(f"content_hash in {json.dumps(hashes)}")
+        expression = spec.page_expression()
+        if expression:
+            parts.append(expression)
+        if not parts:
+            return None
+        try:
+            rows = self.store.list_pages(" and ".join(parts))
+        except StoreError as exc:
+            raise UsageError(f"invalid filter: {exc}") from exc
+        return [p.page_id for p in rows if p.page_id in catalog.by_id]
 
     def find_page(self, path: str | os.PathLike[str], page: int) -> int:
         """The page id of page `page` (1-based) of an indexed file."""
@@ -366,7 +436,7 @@ class Index:
             )
         return hits
 
-    def _renderer(self, path: str, record: PageRecord):  # type: ignore[no-untyped-def]
+    def _renderer(self, path: str, record: PageRecord):
         side = int(getattr(self._embedder, "image_side", DEFAULT_IMAGE_SIDE))
 
         def render() -> Image.Image:
@@ -412,7 +482,9 @@ def _default_batch(index: Index) -> int:
 def _as_matrix(value: Any, path: str, page: int) -> np.ndarray:
     array = np.asarray(value, dtype=np.float32)
     if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
-        raise UsageError(f"{path} page {page}: embedding must be a non-empty (n x dim) array, got shape {array.shape}")
+        raise UsageError(
+            f"{path} page {page}: embedding must be a non-empty (n x dim) array, got shape {array.shape}"
+        )
     if not np.isfinite(array).all():
         raise UsageError(f"{path} page {page}: embedding holds NaN or infinite values")
     return array

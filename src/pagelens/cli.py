@@ -43,8 +43,37 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
         help="ColPali-family checkpoint (hub name or local folder); default $PAGELENS_MODEL, "
         "else the index's own model, else the project default",
     )
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="default: auto")
+    parser.add_argument(
+        "--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="default: auto"
+    )
     parser.add_argument("--batch-size", type=int, default=None, metavar="N", help="pages per model batch")
+
+
+def _add_filter_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--path", default=None, metavar="GLOB", help="only documents whose path matches (glob or prefix)"
+    )
+    parser.add_argument("--pages", default=None, metavar="A-B", help="only pages in this 1-based range")
+    parser.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="metadata condition (=, !=, >, >=, <, <=)",
+    )
+
+
+def _filter(args: argparse.Namespace) -> dict[str, Any] | None:
+    from pagelens.search.filters import parse_pages, parse_where
+
+    spec: dict[str, Any] = {}
+    if args.path:
+        spec["path"] = args.path
+    if args.pages:
+        spec["pages"] = parse_pages(args.pages)
+    if args.where:
+        spec["metadata"] = parse_where(args.where)
+    return spec or None
 
 
 def _positive(text: str) -> int:
@@ -70,7 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--include", action="append", default=[], metavar="GLOB", help="only files matching")
     index.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip files matching")
     index.add_argument("--password", default=None, help="password for encrypted PDFs")
-    index.add_argument("--prune", action="store_true", help="drop indexed files under PATH that no longer exist")
+    index.add_argument(
+        "--prune", action="store_true", help="drop indexed files under PATH that no longer exist"
+    )
     index.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     index.add_argument("--json", action="store_true", help="print the report as JSON")
     index.set_defaults(handler=cmd_index)
@@ -82,15 +113,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(search)
     search.add_argument("-k", type=_positive, default=5, help="number of results (default 5)")
     search.add_argument("--exact", action="store_true", help="score every page exactly (slow on big indexes)")
-    search.add_argument("--json", action="store_true", help="print JSON")
+    search.add_argument(
+        "--queries", default=None, metavar="FILE", help="one query per line (or JSONL with 'query')"
+    )
+    _add_filter_options(search)
+    search.add_argument("--json", action="store_true", help="print JSON (JSON lines with --queries)")
     search.set_defaults(handler=cmd_search)
 
     similar = commands.add_parser("similar", help="pages that look like an indexed page")
-    similar.add_argument("path", metavar="PATH")
+    similar.add_argument("document", metavar="PATH")
     similar.add_argument("--page", type=_positive, required=True, metavar="N", help="1-based page number")
     _add_index_options(similar)
     similar.add_argument("-k", type=_positive, default=5, help="number of results (default 5)")
     similar.add_argument("--exact", action="store_true")
+    _add_filter_options(similar)
     similar.add_argument("--json", action="store_true", help="print JSON")
     similar.set_defaults(handler=cmd_similar)
 
@@ -112,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     evaluate = commands.add_parser("eval", help="retrieval quality on a judged query set")
-    evaluate.add_argument("qrels", metavar="QRELS", help="JSONL of {query, relevant:[{path, page}]} or a ViDoRe dataset")
+    evaluate.add_argument(
+        "qrels", metavar="QRELS", help="JSONL of {query, relevant:[{path, page}]} or a ViDoRe dataset"
+    )
     _add_index_options(evaluate)
     _add_model_options(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print JSON")
@@ -171,14 +209,18 @@ def cmd_index(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print(report.summary(), file=sys.stderr)
     if report.failed:
-        return EXIT_PARTIAL if (report.documents_added or report.documents_unchanged or report.documents_moved) else EXIT_ERROR
+        return (
+            EXIT_PARTIAL
+            if (report.documents_added or report.documents_unchanged or report.documents_moved)
+            else EXIT_ERROR
+        )
     return EXIT_OK
 
 
-def _print_hits(query: str, query_type: str, hits: list[Hit], as_json: bool) -> None:
+def _print_hits(query: str, query_type: str, hits: list[Hit], as_json: bool, indent: int | None = 2) -> None:
     if as_json:
         payload = {"query": query, "query_type": query_type, "results": [h.to_dict() for h in hits]}
-        print(json.dumps(payload, indent=2))
+        print(json.dumps(payload, indent=indent))
         return
     if not hits:
         print("no results")
@@ -188,16 +230,46 @@ def _print_hits(query: str, query_type: str, hits: list[Hit], as_json: bool) -> 
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    if (args.query is None) == (args.image is None):
-        raise _Usage("give either a QUERY or --image FILE")
+    if sum(x is not None for x in (args.query, args.image, args.queries)) != 1:
+        raise _Usage("give one of QUERY, --image FILE or --queries FILE")
+    spec = _filter(args)
     with _open(args) as index:
         if args.image is not None:
-            hits = index.search(_image_arg(args.image), k=args.k, exact=args.exact)
+            hits = index.search(_image_arg(args.image), k=args.k, exact=args.exact, filter=spec)
             _print_hits(args.image, "image", hits, args.json)
+        elif args.queries is not None:
+            queries = _read_queries(args.queries)
+            for query, hits in zip(
+                queries, index.search_many(queries, k=args.k, exact=args.exact, filter=spec), strict=True
+            ):
+                if not args.json:
+                    print(f"# {query}")
+                _print_hits(query, "text", hits, args.json, indent=None)
         else:
-            hits = index.search(args.query, k=args.k, exact=args.exact)
+            hits = index.search(args.query, k=args.k, exact=args.exact, filter=spec)
             _print_hits(args.query, "text", hits, args.json)
     return EXIT_OK
+
+
+def _read_queries(path: str) -> list[str]:
+    from pathlib import Path
+
+    from pagelens.errors import SourceError
+
+    try:
+        lines = [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
+    except OSError as exc:
+        raise SourceError(path, f"cannot read file ({exc.strerror or exc})") from exc
+    queries = []
+    for number, line in enumerate(lines, start=1):
+        if line.startswith("{"):
+            try:
+                queries.append(str(json.loads(line)["query"]))
+            except (ValueError, KeyError):
+                raise SourceError(path, f"line {number} is not JSON with a 'query' key") from None
+        else:
+            queries.append(line)
+    return queries
 
 
 def _image_arg(path: str) -> Any:
@@ -212,9 +284,9 @@ def _image_arg(path: str) -> Any:
 
 def cmd_similar(args: argparse.Namespace) -> int:
     with _open(args) as index:
-        page_id = index.find_page(args.path, args.page)
-        hits = index.similar(page_id, k=args.k, exact=args.exact)
-    _print_hits(f"{args.path}#page={args.page}", "page", hits, args.json)
+        page_id = index.find_page(args.document, args.page)
+        hits = index.similar(page_id, k=args.k, exact=args.exact, filter=_filter(args))
+    _print_hits(f"{args.document}#page={args.page}", "page", hits, args.json)
     return EXIT_OK
 
 

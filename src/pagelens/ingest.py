@@ -153,7 +153,9 @@ class Ingestor:
         jobs[document.content_hash] = _Job(document, total, done, previous)
 
     # ---- embedding --------------------------------------------------------------------------------------
-    def _embed_all(self, worker: RenderWorker, jobs: list[_Job], report: IngestReport, password: str | None) -> None:
+    def _embed_all(
+        self, worker: RenderWorker, jobs: list[_Job], report: IngestReport, password: str | None
+    ) -> None:
         todo = sum(job.remaining for job in jobs)
         bar = _progress_bar(todo, self.progress)
         batch: list[tuple[_Job, int, Any]] = []

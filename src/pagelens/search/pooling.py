@@ -13,7 +13,9 @@ CENTROIDS_PER_PAGE = 32
 ITERATIONS = 6
 
 
-def page_centroids(vectors: np.ndarray, count: int = CENTROIDS_PER_PAGE, iterations: int = ITERATIONS) -> np.ndarray:
+def page_centroids(
+    vectors: np.ndarray, count: int = CENTROIDS_PER_PAGE, iterations: int = ITERATIONS
+) -> np.ndarray:
     """(m, d) float32 unit-norm centroids of a page's (n, d) vectors, m = min(count, n). Deterministic."""
     data = np.asarray(vectors, dtype=np.float32)
     n = len(data)

@@ -35,7 +35,9 @@ class Scored:
 class Retriever:
     """Searches the live pages of a catalog, keeping the local cache in step with Milvus."""
 
-    def __init__(self, store: MilvusStore, dim: int, cache_dir: Path, candidates: int = DEFAULT_CANDIDATES) -> None:
+    def __init__(
+        self, store: MilvusStore, dim: int, cache_dir: Path, candidates: int = DEFAULT_CANDIDATES
+    ) -> None:
         self.store = store
         self.dim = dim
         self.candidates = candidates
@@ -59,7 +61,9 @@ class Retriever:
             batch = missing[start : start + FETCH_BATCH]
             fetched = self.store.fetch_vectors(batch, self.dim)
             if len(fetched) < len(batch):
-                log.warning("%d page(s) have incomplete vectors in Milvus and are skipped", len(batch) - len(fetched))
+                log.warning(
+                    "%d page(s) have incomplete vectors in Milvus and are skipped", len(batch) - len(fetched)
+                )
             ids = list(fetched)
             self.cache.add(ids, [np.asarray(fetched[i]) for i in ids])
         total = sum(len(s.page_ids) for s in self.cache.segments)
@@ -79,12 +83,16 @@ class Retriever:
         for i, page_id in enumerate(order.tolist()):
             s_index, p_index = where[page_id]
             segment = self.cache.segments[s_index]
-            block = segment.centroids[segment.centroid_offsets[p_index] : segment.centroid_offsets[p_index + 1]]
+            block = segment.centroids[
+                segment.centroid_offsets[p_index] : segment.centroid_offsets[p_index + 1]
+            ]
             blocks.append(block)
             sizes[i + 1] = len(block)
         self._where = where
         self._order = order
-        self._centroids = np.ascontiguousarray(np.concatenate(blocks)) if blocks else np.empty((0, self.dim), np.float32)
+        self._centroids = (
+            np.ascontiguousarray(np.concatenate(blocks)) if blocks else np.empty((0, self.dim), np.float32)
+        )
         self._centroid_offsets = np.cumsum(sizes)
 
     # ---- reading ----------------------------------------------------------------------------------------

@@ -25,7 +25,9 @@ def _matches(path: Path, root: Path, patterns: Sequence[str]) -> bool:
 def _walk(root: Path, include: Sequence[str], exclude: Sequence[str]) -> Iterator[Path]:
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if not _matches(here / d, root, (*DEFAULT_EXCLUDE, *exclude)))
+        dirnames[:] = sorted(
+            d for d in dirnames if not _matches(here / d, root, (*DEFAULT_EXCLUDE, *exclude))
+        )
         for name in sorted(filenames):
             path = here / name
             if _matches(path, root, (*DEFAULT_EXCLUDE, *exclude)):

@@ -26,7 +26,7 @@ def _fit(image: Image.Image, image_side: int) -> Image.Image:
     return image
 
 
-def _open(path: str):  # type: ignore[no-untyped-def]
+def _open(path: str):
     from PIL import Image, UnidentifiedImageError
 
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS

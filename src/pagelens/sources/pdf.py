@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 MAX_PAGE_PIXELS = 16_000_000
 
 
-def _pdfium():  # type: ignore[no-untyped-def]
+def _pdfium():
     try:
         import pypdfium2
     except ImportError as exc:  # pragma: no cover - a core dependency
@@ -25,7 +25,7 @@ def _pdfium():  # type: ignore[no-untyped-def]
     return pypdfium2
 
 
-def _open(path: str, password: str | None):  # type: ignore[no-untyped-def]
+def _open(path: str, password: str | None):
     pdfium = _pdfium()
     try:
         return pdfium.PdfDocument(path, password=password)

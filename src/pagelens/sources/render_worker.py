@@ -65,7 +65,10 @@ class RenderWorker:
         self._results = self._context.Queue(maxsize=self.prefetch)
         self._current = self._context.Value("q", 0)
         self._process = self._context.Process(
-            target=_serve, args=(self._requests, self._results, self._current), daemon=True, name="pagelens-render"
+            target=_serve,
+            args=(self._requests, self._results, self._current),
+            daemon=True,
+            name="pagelens-render",
         )
         self._process.start()
 
@@ -130,7 +133,11 @@ class RenderWorker:
             return int(value)
 
     def pages(
-        self, document: Document, image_side: int, password: str | None = None, skip: frozenset[int] = frozenset()
+        self,
+        document: Document,
+        image_side: int,
+        password: str | None = None,
+        skip: frozenset[int] = frozenset(),
     ) -> Iterator[PageImage]:
         """Pages of `document` not in `skip`, rendered in the worker. Raises SourceError on failure/timeout."""
         job = self._submit(document, image_side, password, skip)

@@ -26,7 +26,9 @@ class IndexLocation:
     collection: str = "pagelens"
 
     @classmethod
-    def parse(cls, uri: str | os.PathLike[str], token: str | None = None, collection: str = "pagelens") -> IndexLocation:
+    def parse(
+        cls, uri: str | os.PathLike[str], token: str | None = None, collection: str = "pagelens"
+    ) -> IndexLocation:
         text = os.fspath(uri)
         if text.startswith(SERVER_SCHEMES):
             milvus_uri = "http://" + text[len("tcp://") :] if text.startswith("tcp://") else text

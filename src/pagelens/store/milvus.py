@@ -13,6 +13,7 @@ Milvus needs a vector field in every collection; where there is nothing to searc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from pagelens.errors import AuthenticationError, IndexBusyError, StoreError
+from pagelens.errors import AuthenticationError, IndexBusyError, IndexError_, StoreError
 from pagelens.store import codec
 from pagelens.store.location import IndexLocation
 from pagelens.store.records import DocumentRecord, IndexInfo, PageRecord, StoredPage
@@ -69,7 +70,7 @@ class MilvusStore:
         self._dim: int | None = None
 
     # ---- connection -------------------------------------------------------------------------------------
-    def _connect(self):  # type: ignore[no-untyped-def]
+    def _connect(self):
         from pymilvus import MilvusClient
         from pymilvus.exceptions import MilvusException
 
@@ -92,11 +93,13 @@ class MilvusStore:
                 ) from exc
             raise StoreError(f"cannot open index {self.location.describe()}: {exc}") from exc
 
-    def _translate(self, exc: Exception) -> StoreError:
+    def _translate(self, exc: Exception) -> IndexError_:
         message = str(exc)
         lowered = message.lower()
         if "auth" in lowered or "credential" in lowered or "permission" in lowered or "token" in lowered:
-            return AuthenticationError(f"Milvus at {self.location.describe()} rejected the credentials: {message}")
+            return AuthenticationError(
+                f"Milvus at {self.location.describe()} rejected the credentials: {message}"
+            )
         if "locked" in lowered:
             return IndexBusyError(f"index {self.location.describe()} is in use by another process")
         return StoreError(f"Milvus at {self.location.describe()}: {message}")
@@ -120,7 +123,9 @@ class MilvusStore:
     def exists(self) -> bool:
         return bool(self._call("has_collection", self.meta))
 
-    def _create(self, name: str, fields: list[tuple[str, Any, dict[str, Any]]], vector: str, dim: int) -> None:
+    def _create(
+        self, name: str, fields: list[tuple[str, Any, dict[str, Any]]], vector: str, dim: int
+    ) -> None:
         from pymilvus import DataType
 
         if self._call("has_collection", name):
@@ -142,7 +147,10 @@ class MilvusStore:
         varchar = DataType.VARCHAR
         self._create(
             self.meta,
-            [("key", varchar, {"is_primary": True, "max_length": 256}), ("value", varchar, {"max_length": 65535})],
+            [
+                ("key", varchar, {"is_primary": True, "max_length": 256}),
+                ("value", varchar, {"max_length": 65535}),
+            ],
             "placeholder",
             2,
         )
@@ -225,7 +233,9 @@ class MilvusStore:
         finally:
             iterator.close()
 
-    def _query_in(self, collection: str, field: str, values: Sequence[Any], fields: list[str]) -> Iterator[dict[str, Any]]:
+    def _query_in(
+        self, collection: str, field: str, values: Sequence[Any], fields: list[str]
+    ) -> Iterator[dict[str, Any]]:
         for start in range(0, len(values), ID_LIST_BATCH):
             yield from self._query_all(collection, _in(field, values[start : start + ID_LIST_BATCH]), fields)
 
@@ -325,7 +335,9 @@ class MilvusStore:
             return
         page_ids = [p.page_id for p in self.pages_of(hashes)]
         for start in range(0, len(hashes), ID_LIST_BATCH):
-            self._call("delete", self.pages, filter=_in("content_hash", hashes[start : start + ID_LIST_BATCH]))
+            self._call(
+                "delete", self.pages, filter=_in("content_hash", hashes[start : start + ID_LIST_BATCH])
+            )
         for start in range(0, len(page_ids), ID_LIST_BATCH):
             self._call("delete", self.vectors, filter=_in("page_id", page_ids[start : start + ID_LIST_BATCH]))
 
@@ -366,11 +378,9 @@ def _check_lite_lock(location: IndexLocation) -> None:
         ) from None
     finally:
         os.close(fd)  # closing drops our probe lock; Milvus Lite takes its own right after
-    owner = location.local_dir / OWNER_FILE
-    try:
-        owner.write_text(f"pid {os.getpid()} ({' '.join(Path(a).name if i == 0 else a for i, a in enumerate(sys.argv))[:200]})")
-    except OSError:
-        pass
+    command = " ".join(Path(a).name if i == 0 else a for i, a in enumerate(sys.argv))[:200]
+    with contextlib.suppress(OSError):
+        (location.local_dir / OWNER_FILE).write_text(f"pid {os.getpid()} ({command})")
 
 
 def _release_lite(data_path: str) -> None:
