@@ -51,3 +51,6 @@ def fake_index(tmp_path: Path) -> Iterator[Callable[..., object]]:
     yield make
     for index in opened:
         index.close()
+
+
+from tiny_models import tiny_models_fixture  # noqa: E402, F401 - the `tiny_models` fixture for every test

@@ -1,0 +1,1 @@
+"""Helpers for testing pagelens pipelines offline (tiny randomly initialised checkpoints)."""

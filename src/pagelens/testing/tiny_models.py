@@ -1,0 +1,457 @@
+"""Tiny, randomly initialised ColPali-family checkpoints built offline, for tests.
+
+Every family pagelens supports can be built from hand-made configs (1 layer, hidden sizes 32-64), a
+byte-level BPE tokenizer trained with `tokenizers` on a few strings plus the family's special tokens, and an
+image processor constructed directly. Each builder saves the processor and the model with `save_pretrained`
+into a folder that `pagelens.embed.load_embedder(folder)` (or the model class's own `from_pretrained`) loads
+like a real checkpoint.
+Like the real checkpoints, every tiny model projects to 128-dimensional embeddings.
+
+Shipped in the package so users can test their own pipelines offline, and so the demo runs where the Hugging
+Face Hub cannot be reached:  python -m pagelens.testing.tiny_models colqwen2 FOLDER
+Tests use them through the `tiny_models` fixture (tests/tiny_models.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+#: Family names accepted by `build_tiny_model`. The first four are colpali-engine model classes, the last
+#: two are transformers-native (`ColPaliForRetrieval`, `ColQwen2ForRetrieval`).
+TINY_FAMILIES: list[str] = ["colpali", "colqwen2", "colqwen2_5", "colidefics3", "hf-colpali", "hf-colqwen2"]
+
+#: Which class `pagelens.embed` should pick for each family, as "module:attr".
+EXPECTED_MODEL_CLASS: dict[str, str] = {
+    "colpali": "colpali_engine.models:ColPali",
+    "colqwen2": "colpali_engine.models:ColQwen2",
+    "colqwen2_5": "colpali_engine.models:ColQwen2_5",
+    "colidefics3": "colpali_engine.models:ColIdefics3",
+    "hf-colpali": "transformers:ColPaliForRetrieval",
+    "hf-colqwen2": "transformers:ColQwen2ForRetrieval",
+}
+
+EMBEDDING_DIM = 128
+_SEED = 1234
+_TRAINING_TEXT = [
+    "Where is the ColBERT performance table?",
+    "Describe the image.",
+    "Query: what does the chart on page three show",
+    "the quick brown fox jumps over the lazy dog",
+    "annual report revenue 2024 figure table caption",
+    "User: Assistant: hello world document retrieval",
+]
+
+
+def _byte_level_tokenizer(
+    special_tokens: list[str],
+    *,
+    bos: str | None,
+    eos: str | None,
+    pad: str,
+    unk: str | None = None,
+    vocab_size: int = 400,
+    add_bos: bool = False,
+    extra_init: dict[str, Any] | None = None,
+) -> Any:
+    """A `PreTrainedTokenizerFast` around a byte-level BPE trained on a few strings plus `special_tokens`."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE(unk_token=None))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=special_tokens,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(_TRAINING_TEXT, trainer=trainer)
+    if add_bos and bos is not None:
+        bos_id = tok.token_to_id(bos)
+        tok.post_processor = processors.TemplateProcessing(
+            single=f"{bos} $A", pair=f"{bos} $A $B", special_tokens=[(bos, bos_id)]
+        )
+    else:
+        tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    kwargs: dict[str, Any] = {"tokenizer_object": tok, "pad_token": pad}
+    if bos is not None:
+        kwargs["bos_token"] = bos
+    if eos is not None:
+        kwargs["eos_token"] = eos
+    if unk is not None:
+        kwargs["unk_token"] = unk
+    kwargs.update(extra_init or {})
+    return PreTrainedTokenizerFast(**kwargs)
+
+
+# --- PaliGemma (colpali-engine ColPali and transformers ColPaliForRetrieval) ---------------------
+
+
+def _paligemma_processor(processor_cls: Any) -> Any:
+    from transformers import SiglipImageProcessor
+
+    image_processor = SiglipImageProcessor(
+        size={"height": 28, "width": 28},
+        resample=3,
+        image_mean=[0.5, 0.5, 0.5],
+        image_std=[0.5, 0.5, 0.5],
+    )
+    image_processor.image_seq_length = 4  # (28 // 14) ** 2 patches
+    tokenizer = _byte_level_tokenizer(
+        ["<pad>", "<eos>", "<bos>", "<unk>"], bos="<bos>", eos="<eos>", pad="<pad>", unk="<unk>"
+    )
+    return processor_cls(image_processor=image_processor, tokenizer=tokenizer)
+
+
+def _paligemma_config(processor: Any) -> Any:
+    from transformers import GemmaConfig, PaliGemmaConfig, SiglipVisionConfig
+
+    tokenizer = processor.tokenizer
+    vocab_size = len(tokenizer)
+    vision = SiglipVisionConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        image_size=28,
+        patch_size=14,
+        projection_dim=64,
+    )
+    text = GemmaConfig(
+        vocab_size=vocab_size,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=32,
+        max_position_embeddings=512,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    return PaliGemmaConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_index=processor.image_token_id,
+        vocab_size=vocab_size,
+        projection_dim=64,
+        hidden_size=64,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+
+
+def _build_colpali(folder: Path) -> None:
+    import torch
+    from colpali_engine.models import ColPali, ColPaliProcessor
+
+    processor = _paligemma_processor(ColPaliProcessor)
+    config = _paligemma_config(processor)
+    config.architectures = ["ColPali"]
+    torch.manual_seed(_SEED)
+    model = ColPali(config)
+    processor.save_pretrained(folder)
+    model.save_pretrained(folder)
+
+
+def _build_hf_colpali(folder: Path) -> None:
+    import torch
+    from transformers import ColPaliConfig, ColPaliForRetrieval, ColPaliProcessor
+
+    processor = _paligemma_processor(ColPaliProcessor)
+    config = ColPaliConfig(vlm_config=_paligemma_config(processor), embedding_dim=EMBEDDING_DIM)
+    torch.manual_seed(_SEED)
+    model = ColPaliForRetrieval(config)
+    processor.save_pretrained(folder)
+    model.save_pretrained(folder)
+
+
+# --- Qwen2-VL / Qwen2.5-VL (ColQwen2, ColQwen2_5, ColQwen2ForRetrieval) --------------------------
+
+_QWEN_SPECIALS = [
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+]
+
+
+def _qwen_processor(processor_cls: Any) -> Any:
+    from transformers import Qwen2VLImageProcessor, Qwen2VLVideoProcessor
+
+    image_processor = Qwen2VLImageProcessor(
+        min_pixels=28 * 28,
+        max_pixels=6 * 28 * 28,  # at most 6 merged image tokens (24 vision patches)
+        patch_size=14,
+        temporal_patch_size=2,
+        merge_size=2,
+    )
+    tokenizer = _byte_level_tokenizer(_QWEN_SPECIALS, bos=None, eos="<|im_end|>", pad="<|endoftext|>")
+    if processor_cls.__module__.startswith("transformers."):
+        return processor_cls(image_processor=image_processor, tokenizer=tokenizer)
+    # colpali-engine's processors derive from Qwen2VLProcessor, which requires a video processor.
+    video_processor = Qwen2VLVideoProcessor(min_pixels=28 * 28, max_pixels=6 * 28 * 28)
+    return processor_cls(
+        image_processor=image_processor, tokenizer=tokenizer, video_processor=video_processor
+    )
+
+
+def _qwen_ids(tokenizer: Any) -> dict[str, int]:
+    ids = {tok: tokenizer.convert_tokens_to_ids(tok) for tok in _QWEN_SPECIALS}
+    return {
+        "image_token_id": ids["<|image_pad|>"],
+        "video_token_id": ids["<|video_pad|>"],
+        "vision_start_token_id": ids["<|vision_start|>"],
+        "vision_end_token_id": ids["<|vision_end|>"],
+    }
+
+
+def _qwen2_vl_config(processor: Any) -> Any:
+    from transformers import Qwen2VLConfig
+
+    tokenizer = processor.tokenizer
+    text = {
+        "vocab_size": len(tokenizer),
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": 512,
+        "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]},
+        "bos_token_id": None,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
+    vision = {
+        "depth": 1,
+        "embed_dim": 32,
+        "hidden_size": 64,
+        "num_heads": 2,
+        "mlp_ratio": 2,
+        "patch_size": 14,
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+    }
+    return Qwen2VLConfig(text_config=text, vision_config=vision, **_qwen_ids(tokenizer))
+
+
+def _qwen2_5_vl_config(processor: Any) -> Any:
+    from transformers import Qwen2_5_VLConfig
+
+    tokenizer = processor.tokenizer
+    text = {
+        "vocab_size": len(tokenizer),
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": 512,
+        "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]},
+        "bos_token_id": None,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
+    vision = {
+        "depth": 1,
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_heads": 2,
+        "out_hidden_size": 64,
+        "patch_size": 14,
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+        "window_size": 56,
+        "fullatt_block_indexes": [0],
+    }
+    return Qwen2_5_VLConfig(text_config=text, vision_config=vision, **_qwen_ids(tokenizer))
+
+
+def _build_colqwen2(folder: Path) -> None:
+    import torch
+    from colpali_engine.models import ColQwen2, ColQwen2Processor
+
+    processor = _qwen_processor(ColQwen2Processor)
+    config = _qwen2_vl_config(processor)
+    config.architectures = ["ColQwen2"]
+    torch.manual_seed(_SEED)
+    model = ColQwen2(config)
+    processor.save_pretrained(folder)
+    model.save_pretrained(folder)
+
+
+def _build_colqwen2_5(folder: Path) -> None:
+    import torch
+    from colpali_engine.models import ColQwen2_5, ColQwen2_5_Processor
+
+    processor = _qwen_processor(ColQwen2_5_Processor)
+    config = _qwen2_5_vl_config(processor)
+    config.architectures = ["ColQwen2_5"]
+    torch.manual_seed(_SEED)
+    model = ColQwen2_5(config)
+    processor.save_pretrained(folder)
+    model.save_pretrained(folder)
+
+
+def _build_hf_colqwen2(folder: Path) -> None:
+    import torch
+    from transformers import ColQwen2Config, ColQwen2ForRetrieval, ColQwen2Processor
+
+    processor = _qwen_processor(ColQwen2Processor)
+    config = ColQwen2Config(vlm_config=_qwen2_vl_config(processor), embedding_dim=EMBEDDING_DIM)
+    torch.manual_seed(_SEED)
+    model = ColQwen2ForRetrieval(config)
+    processor.save_pretrained(folder)
+    model.save_pretrained(folder)
+
+
+# --- Idefics3 (ColIdefics3, the ColSmol family) --------------------------------------------------
+
+
+def _build_colidefics3(folder: Path) -> None:
+    import torch
+    from colpali_engine.models import ColIdefics3, ColIdefics3Processor
+    from transformers import Idefics3Config, Idefics3ImageProcessor, Idefics3VisionConfig, LlamaConfig
+
+    row_col = [f"<row_{i + 1}_col_{j + 1}>" for i in range(6) for j in range(6)]
+    specials = [
+        "<|endoftext|>",
+        "<|im_start|>",
+        "<end_of_utterance>",
+        "<fake_token_around_image>",
+        "<image>",
+        "<global-img>",
+        *row_col,
+    ]
+    tokenizer = _byte_level_tokenizer(
+        specials, bos="<|im_start|>", eos="<end_of_utterance>", pad="<|endoftext|>"
+    )
+    image_processor = Idefics3ImageProcessor(
+        size={"longest_edge": 64},
+        max_image_size={"longest_edge": 32},
+        do_image_splitting=True,
+        image_mean=[0.5, 0.5, 0.5],
+        image_std=[0.5, 0.5, 0.5],
+    )
+    # 32 px tiles, 16 px patches -> 4 patches, pixel-shuffled by scale_factor 2 -> 1 image token per tile.
+    processor = ColIdefics3Processor(image_processor=image_processor, tokenizer=tokenizer, image_seq_len=1)
+    vision = Idefics3VisionConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        image_size=32,
+        patch_size=16,
+    )
+    text = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    config = Idefics3Config(
+        vision_config=vision,
+        text_config=text,
+        scale_factor=2,
+        image_token_id=processor.image_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    config.architectures = ["ColIdefics3"]
+    torch.manual_seed(_SEED)
+    model = ColIdefics3(config)
+    processor.save_pretrained(folder)
+    model.save_pretrained(folder)
+
+
+_BUILDERS: dict[str, Callable[[Path], None]] = {
+    "colpali": _build_colpali,
+    "colqwen2": _build_colqwen2,
+    "colqwen2_5": _build_colqwen2_5,
+    "colidefics3": _build_colidefics3,
+    "hf-colpali": _build_hf_colpali,
+    "hf-colqwen2": _build_hf_colqwen2,
+}
+
+
+def build_tiny_model(family: str, folder: Path) -> Path:
+    """Build the tiny checkpoint of `family` (one of `TINY_FAMILIES`) into `folder` and return the folder."""
+    if family not in _BUILDERS:
+        raise ValueError(f"unknown tiny family {family!r}; choose from {TINY_FAMILIES}")
+    from pagelens.embed.torchvision_compat import ensure_torchvision_importable
+
+    ensure_torchvision_importable()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    _BUILDERS[family](folder)
+    return folder
+
+
+def write_config(folder: Path, config: dict[str, Any], filename: str = "config.json") -> Path:
+    """Write a hand-made JSON config file into `folder` (for backend-selection tests)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / filename).write_text(json.dumps(config))
+    return folder
+
+
+def build_tiny_adapter(base_folder: Path, folder: Path) -> Path:
+    """A PEFT LoRA adapter (adapter_config.json, no config.json) over the tiny colpali-engine checkpoint in
+    `base_folder`, with non-zero LoRA weights so that it changes the outputs. Processor files are copied."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from pagelens.embed.registry import ENGINE_ARCHITECTURES, import_object
+
+    config = json.loads((Path(base_folder) / "config.json").read_text())
+    key = ENGINE_ARCHITECTURES[config["architectures"][0]]
+    model_cls = import_object(EXPECTED_MODEL_CLASS[key])
+    model = model_cls.from_pretrained(base_folder)
+    lora = LoraConfig(
+        r=4,
+        lora_alpha=8,
+        target_modules=r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)$",
+        modules_to_save=["custom_text_proj"] if hasattr(model, "custom_text_proj") else None,
+    )
+    torch.manual_seed(_SEED + 1)
+    peft_model = get_peft_model(model, lora)
+    for name, param in peft_model.named_parameters():
+        if "lora_B" in name:  # LoRA starts as a no-op (B = 0); make it do something
+            torch.nn.init.normal_(param, std=0.5)
+    folder = Path(folder)
+    peft_model.save_pretrained(folder)
+    for file in Path(base_folder).iterdir():
+        if file.name.startswith(
+            ("tokenizer", "processor", "preprocessor", "special_tokens", "chat_template")
+        ):
+            (folder / file.name).write_bytes(file.read_bytes())
+    return folder
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description="Build a tiny, randomly initialised ColPali-family checkpoint."
+    )
+    parser.add_argument("family", choices=TINY_FAMILIES)
+    parser.add_argument("folder", type=Path)
+    args = parser.parse_args(argv)
+    print(build_tiny_model(args.family, args.folder))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,66 @@
+"""kill -9 at random moments during `index`: the index always opens, serves only complete documents, and a
+re-run finishes the work so the result equals a clean run's (same page ids, same vectors, no duplicates)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import pagelens
+from crash_check import differences, run_indexer, snapshot
+
+PICKS = [
+    "docs/byaldi/examples/docs/attention.pdf",
+    "docs/byaldi/examples/docs/financial_report.pdf",
+    "docs/pdfplumber/tests/pdfs/issue-33-lorem-ipsum.pdf",
+    "docs/pdfplumber/tests/pdfs/senate-expenditures.pdf",
+    "docs/pdfplumber/tests/pdfs/scotus-transcript-p1.pdf",
+    "docs/pdfplumber/tests/pdfs/nics-background-checks-2015-11-rotated.pdf",
+]
+
+
+@pytest.fixture
+def folder(tmp_path: Path, corpus: Path) -> Path:
+    target = tmp_path / "in"
+    target.mkdir()
+    for pick in PICKS:
+        shutil.copy(corpus / pick, target / Path(pick).name)
+    return target
+
+
+def _only_complete_documents_are_live(index_path: Path) -> None:
+    with pagelens.open(index_path) as index:
+        if index.info.dim is None:
+            return
+        pages_by_hash: dict[str, int] = {}
+        for page in index.store.list_pages():
+            pages_by_hash[page.content_hash] = pages_by_hash.get(page.content_hash, 0) + 1
+        for document in index.documents():
+            if document.status == "indexed":
+                assert pages_by_hash.get(document.content_hash) == document.pages, document.path
+        hits = index.search_embedding(np.ones((2, 128), dtype=np.float32), k=1000)
+        live = {d.content_hash for d in index.documents() if d.status == "indexed"}
+        assert {h.content_hash for h in hits} <= live
+
+
+def test_kill_at_random_points_then_resume_equals_a_clean_run(tmp_path: Path, folder: Path) -> None:
+    clean = run_indexer(tmp_path / "clean", [folder])
+    assert clean is not None and not clean["failed"]
+    expected = snapshot(tmp_path / "clean")
+
+    rng = np.random.default_rng(1234)
+    killed = 0
+    for _ in range(3):
+        if run_indexer(tmp_path / "crashed", [folder], kill_after=float(rng.uniform(1.0, 4.0))) is None:
+            killed += 1
+            _only_complete_documents_are_live(tmp_path / "crashed")
+    final = run_indexer(tmp_path / "crashed", [folder])
+    assert final is not None and not final["failed"]
+    assert killed >= 1, "no run was killed mid-way: raise the kill window"
+    assert differences(snapshot(tmp_path / "crashed"), expected) == []
+    # and nothing complete was embedded twice: the last run only did what the kills left undone
+    total = sum(d[3] for d in expected["documents"])
+    assert final["pages_added"] + final["pages_resumed"] <= total
