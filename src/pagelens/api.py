@@ -193,6 +193,8 @@ class Index:
         prune: bool = False,
         metadata: Mapping[str, Any] | None = None,
         progress: bool | None = None,
+        image_column: str | None = None,
+        id_column: str | None = None,
     ) -> IngestReport:
         """Index files and folders (PDFs, images). Unchanged files are skipped; bad files are reported in
         the returned report's `failed`, and never stop the others."""
@@ -216,6 +218,8 @@ class Index:
             password=password,
             prune=prune,
             metadata=dict(metadata or {}),
+            image_column=image_column,
+            id_column=id_column,
         )
         self._stale = True
         return report
@@ -441,7 +445,11 @@ class Index:
 
         def render() -> Image.Image:
             from pagelens.sources import Document, iter_pages
+            from pagelens.sources.datasets import split_dataset_path
 
+            if not Path(path).exists() and split_dataset_path(path) is not None:
+                row = Document(path, record.content_hash, "dataset", 0, dict(record.metadata or {}))
+                return next(iter(iter_pages(row, side))).image
             document = Document.from_path(path)
             if document.content_hash != record.content_hash:
                 raise NotFoundError(f"{path} changed since it was indexed; re-index it to see this page")

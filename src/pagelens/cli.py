@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pagelens.results import Hit
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+QUIET_LOADING = frozenset({"search", "similar", "eval"})
 
 log = logging.getLogger("pagelens")
 
@@ -102,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument(
         "--prune", action="store_true", help="drop indexed files under PATH that no longer exist"
     )
+    index.add_argument("--image-column", default=None, help="datasets: the column holding page images")
+    index.add_argument("--id-column", default=None, help="datasets: the column holding row ids")
     index.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     index.add_argument("--json", action="store_true", help="print the report as JSON")
     index.set_defaults(handler=cmd_index)
@@ -153,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_index_options(evaluate)
     _add_model_options(evaluate)
+    evaluate.add_argument("-k", type=_positive, default=10, help="ranking depth (default 10)")
+    evaluate.add_argument("--id-column", default=None, help="ViDoRe/BEIR: the corpus id column")
     evaluate.add_argument("--json", action="store_true", help="print JSON")
     evaluate.set_defaults(handler=cmd_eval)
     return parser
@@ -201,6 +206,8 @@ def cmd_index(args: argparse.Namespace) -> int:
             password=args.password,
             prune=args.prune,
             progress=None if not args.quiet else False,
+            image_column=args.image_column,
+            id_column=args.id_column,
         )
     for failure in report.failed:
         print(f"failed: {failure.path}: {failure.reason}", file=sys.stderr)
@@ -343,6 +350,8 @@ class _Usage(Exception):
 def _configure_logging(verbosity: int) -> None:
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if verbosity == 0:
+        logging.getLogger("transformers").setLevel(logging.ERROR)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -352,6 +361,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     _configure_logging(args.verbose)
+    if args.command in QUIET_LOADING and args.verbose == 0:
+        # a query should print results, not transformers' "Loading weights" bar (HF reads this at import)
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     handler: Callable[[argparse.Namespace], int] = args.handler
     from pagelens.errors import PagelensError, SourceError, UsageError
 

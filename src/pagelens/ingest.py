@@ -13,7 +13,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ import numpy as np
 from pagelens.errors import SourceError
 from pagelens.results import Failure, IngestReport
 from pagelens.sources import Document, discover
+from pagelens.sources.datasets import dataset_documents, is_dataset
 from pagelens.sources.render_worker import DEFAULT_PAGE_TIMEOUT, RenderWorker
 from pagelens.store.milvus import MilvusStore
 from pagelens.store.records import DocumentRecord, PageRecord, StoredPage, page_id_for
@@ -84,20 +85,30 @@ class Ingestor:
         password: str | None = None,
         prune: bool = False,
         metadata: dict[str, Any] | None = None,
+        image_column: str | None = None,
+        id_column: str | None = None,
     ) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport()
         errors: list[SourceError] = []
         inputs = list(inputs)
-        files = discover(inputs, include, exclude, errors)
+        items: list[Path | Document] = []
+        plain: list[str | Path] = []
+        for raw in inputs:
+            if is_dataset(Path(raw).expanduser()):  # a dataset folder or file is rows of pages, not files
+                items.extend(dataset_documents(Path(raw).expanduser(), image_column, id_column, errors))
+            else:
+                plain.append(raw)
+        files = discover(plain, include, exclude, errors)
+        items.extend(files)
         report.failed.extend(Failure(e.path, e.reason) for e in errors)
 
         known = {d.path: d for d in self.store.list_documents()}
         live_hashes = {d.content_hash: d for d in known.values() if d.status == "indexed"}
         jobs: dict[str, _Job] = {}
         with RenderWorker(page_timeout=self.page_timeout, prefetch=max(8, 2 * self.batch_size)) as worker:
-            for path in files:
-                self._plan(worker, path, known, live_hashes, jobs, report, password, metadata)
+            for item in items:
+                self._plan(worker, item, known, live_hashes, jobs, report, password, metadata)
             if jobs:
                 self._embed_all(worker, list(jobs.values()), report, password)
         if prune:
@@ -109,7 +120,7 @@ class Ingestor:
     def _plan(
         self,
         worker: RenderWorker,
-        path: Path,
+        item: Path | Document,
         known: dict[str, DocumentRecord],
         live_hashes: dict[str, DocumentRecord],
         jobs: dict[str, _Job],
@@ -117,11 +128,14 @@ class Ingestor:
         password: str | None,
         metadata: dict[str, Any] | None,
     ) -> None:
-        try:
-            document = Document.from_path(path, _sidecar_metadata(path, metadata))
-        except OSError as exc:
-            self._fail(report, str(path), f"cannot read file ({exc.strerror or exc})")
-            return
+        if isinstance(item, Document):
+            document = item if not metadata else replace(item, metadata={**item.metadata, **metadata})
+        else:
+            try:
+                document = Document.from_path(item, _sidecar_metadata(item, metadata))
+            except OSError as exc:
+                self._fail(report, str(item), f"cannot read file ({exc.strerror or exc})")
+                return
         existing = known.get(document.path)
         if existing and existing.status == "indexed" and existing.content_hash == document.content_hash:
             report.documents_unchanged += 1

@@ -15,6 +15,8 @@ def count_pages(document: Document, password: str | None = None) -> int:
         return pdf_page_count(document.path, password)
     if document.kind == "image":
         return image_page_count(document.path)
+    if document.kind == "dataset":
+        return 1
     raise SourceError(document.path, "unsupported file type (expected a PDF or an image)")
 
 
@@ -26,6 +28,10 @@ def iter_pages(
         pages = render_pdf(document.path, image_side, password, start_page)
     elif document.kind == "image":
         pages = render_image(document.path, image_side, start_page)
+    elif document.kind == "dataset":
+        from pagelens.sources.datasets import render_dataset_page
+
+        pages = iter([(1, render_dataset_page(document, image_side))] if start_page <= 1 else [])
     else:
         raise SourceError(document.path, "unsupported file type (expected a PDF or an image)")
     for number, image in pages:

@@ -38,15 +38,17 @@ OWNER_FILE = "owner.txt"
 
 
 class _QuietIterator(logging.Filter):
-    """pymilvus' query_iterator warns on every call that Milvus Lite gives no MVCC timestamp; it falls back
-    to a client-side one, which is what we want. Drop just that line."""
+    """pymilvus' query_iterator asks Milvus Lite for an MVCC timestamp on every call; Lite's in-process gRPC
+    server logs 'Method not implemented' with a traceback, and pymilvus warns that it falls back to a
+    client-side timestamp, which is what we want. Drop just those two records."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "mvccTs" not in record.getMessage()
+        message = record.getMessage()
+        return "mvccTs" not in message and "Method not implemented" not in message
 
 
 def _quiet_pymilvus() -> None:
-    for name in ("pymilvus.client.iterator.query_iterator",):
+    for name in ("pymilvus.client.iterator.query_iterator", "grpc._server"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, _QuietIterator) for f in logger.filters):
             logger.addFilter(_QuietIterator())

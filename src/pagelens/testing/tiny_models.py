@@ -431,7 +431,7 @@ def build_tiny_adapter(base_folder: Path, folder: Path) -> Path:
         if "lora_B" in name:  # LoRA starts as a no-op (B = 0); make it do something
             torch.nn.init.normal_(param, std=0.5)
     folder = Path(folder)
-    peft_model.save_pretrained(folder)
+    peft_model.save_pretrained(str(folder))
     for file in Path(base_folder).iterdir():
         if file.name.startswith(
             ("tokenizer", "processor", "preprocessor", "special_tokens", "chat_template")
