@@ -339,6 +339,8 @@ class Index:
         """Pages best matching a text query, or an image (a PIL image or an image file's path), best first.
 
         `filter`: a Filter, a dict (path, documents, pages, metadata, expression) or a Milvus expression."""
+        if self.info.dim is None:
+            return []  # nothing indexed yet: no model needed to know that
         return self.search_embedding(self.embed_query(query), k, exact=exact, filter=filter)
 
     def embed_query(self, query: str | Image.Image | os.PathLike[str]) -> np.ndarray:
@@ -355,6 +357,8 @@ class Index:
         """Several text queries, embedded in batches; one result list per query, in order."""
         if any(not q.strip() for q in queries):
             raise UsageError("one of the queries is empty")
+        if self.info.dim is None:
+            return [[] for _ in queries]
         embedded = self.embedder.embed_queries(list(queries)) if queries else []
         return [self.search_embedding(vectors, k, exact=exact, filter=filter) for vectors in embedded]
 
