@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from pagelens.embed.protocol import Embedder
+    from pagelens.transfer import TransferReport
 
 log = logging.getLogger(__name__)
 
@@ -195,9 +196,13 @@ class Index:
         progress: bool | None = None,
         image_column: str | None = None,
         id_column: str | None = None,
+        shard: tuple[int, int] | None = None,
     ) -> IngestReport:
-        """Index files and folders (PDFs, images). Unchanged files are skipped; bad files are reported in
-        the returned report's `failed`, and never stop the others."""
+        """Index files and folders (PDFs, images, datasets). Unchanged files are skipped; bad files are
+        reported in the returned report's `failed`, and never stop the others.
+
+        `shard=(i, n)` (1-based) indexes only the i-th of n disjoint parts of the inputs (by a stable hash of
+        each path), so n processes or machines can share one corpus and one Milvus server."""
         inputs = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
         if self.info.dim is None and self.model is None:
             raise UsageError("this index has no model yet: pass model=... to index documents")
@@ -220,6 +225,7 @@ class Index:
             metadata=dict(metadata or {}),
             image_column=image_column,
             id_column=id_column,
+            shard=shard,
         )
         self._stale = True
         return report
@@ -279,6 +285,26 @@ class Index:
             report.pages_added += len(stored)
             report.documents_added += 1
         report.seconds = time.perf_counter() - started
+        return report
+
+    def export(self, folder: str | os.PathLike[str]) -> TransferReport:
+        """Write this index (documents, pages, vectors, model id) to Parquet files in a new `folder`."""
+        from pagelens.transfer import export_index
+
+        return export_index(self.store, self.info, Path(folder))
+
+    def import_(self, folder: str | os.PathLike[str]) -> TransferReport:
+        """Load an export made by `export` (from any index: Lite or server) without re-embedding anything."""
+        from pagelens.transfer import import_index
+
+        if self.model is not None and self.info.model is None and self.info.dim is None:
+            self.info.model = self.model
+        on_pages = (
+            self._pages_written if self.info.dim is not None else None
+        )  # a new index syncs on first search
+        report, self.info = import_index(self.store, self.info, Path(folder), on_pages)
+        self.model = self.model or self.info.model
+        self._stale = True
         return report
 
     def remove(self, paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> int:

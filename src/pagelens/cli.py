@@ -103,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument(
         "--prune", action="store_true", help="drop indexed files under PATH that no longer exist"
     )
+    index.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="index only part I of N (run N processes to share the work)",
+    )
     index.add_argument("--image-column", default=None, help="datasets: the column holding page images")
     index.add_argument("--id-column", default=None, help="datasets: the column holding row ids")
     index.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
@@ -149,6 +155,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(handler=cmd_serve)
+
+    export = commands.add_parser("export", help="write the index to Parquet files (no re-embedding needed)")
+    export.add_argument("folder", metavar="FOLDER")
+    _add_index_options(export)
+    export.set_defaults(handler=cmd_export)
+
+    load = commands.add_parser("import", help="load an export into this index (Lite or server)")
+    load.add_argument("folder", metavar="FOLDER")
+    _add_index_options(load)
+    load.set_defaults(handler=cmd_import)
 
     evaluate = commands.add_parser("eval", help="retrieval quality on a judged query set")
     evaluate.add_argument(
@@ -198,6 +214,8 @@ def _open(args: argparse.Namespace, *, model_needed: bool = False) -> Index:
 
 # ---- commands ---------------------------------------------------------------------------------------------
 def cmd_index(args: argparse.Namespace) -> int:
+    from pagelens.ingest import parse_shard
+
     with _open(args, model_needed=True) as index:
         report = index.add(
             args.paths,
@@ -208,6 +226,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             progress=None if not args.quiet else False,
             image_column=args.image_column,
             id_column=args.id_column,
+            shard=parse_shard(args.shard) if args.shard else None,
         )
     for failure in report.failed:
         print(f"failed: {failure.path}: {failure.reason}", file=sys.stderr)
@@ -319,6 +338,26 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"failed:    {len(status.failed)}")
         for failure in status.failed:
             print(f"  {failure.path}: {failure.reason}")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with _open(args) as index:
+        report = index.export(args.folder)
+    print(
+        f"exported {report.documents} document(s), {report.pages} page(s) to {args.folder}", file=sys.stderr
+    )
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    with _open(args) as index:
+        report = index.import_(args.folder)
+    print(
+        f"imported {report.documents} document(s), {report.pages} page(s); "
+        f"{report.skipped_documents} already present",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 

@@ -9,6 +9,7 @@ Guarantees, whatever happens mid-run (a crash, kill -9, a bad file):
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sys
 import time
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pagelens.errors import SourceError
+from pagelens.errors import SourceError, UsageError
 from pagelens.results import Failure, IngestReport
 from pagelens.sources import Document, discover
 from pagelens.sources.datasets import dataset_documents, is_dataset
@@ -87,6 +88,7 @@ class Ingestor:
         metadata: dict[str, Any] | None = None,
         image_column: str | None = None,
         id_column: str | None = None,
+        shard: tuple[int, int] | None = None,
     ) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport()
@@ -102,6 +104,9 @@ class Ingestor:
         files = discover(plain, include, exclude, errors)
         items.extend(files)
         report.failed.extend(Failure(e.path, e.reason) for e in errors)
+        if shard is not None:
+            items = [item for item in items if in_shard(_item_path(item), shard)]
+            files = [f for f in files if in_shard(str(f), shard)]
 
         known = {d.path: d for d in self.store.list_documents()}
         live_hashes = {d.content_hash: d for d in known.values() if d.status == "indexed"}
@@ -112,8 +117,10 @@ class Ingestor:
             if jobs:
                 self._embed_all(worker, list(jobs.values()), report, password)
         if prune:
-            report.documents_removed += self._prune(inputs, files, known)
-        self.collect_garbage()
+            owned = {p: d for p, d in known.items() if shard is None or in_shard(p, shard)}
+            report.documents_removed += self._prune(inputs, files, owned)
+        if shard is None:  # other shards may be mid-document right now: their pages are not garbage
+            self.collect_garbage()
         report.seconds = time.perf_counter() - started
         return report
 
@@ -304,6 +311,28 @@ class Ingestor:
         if orphans:
             log.info("removing pages of %d uncommitted document version(s)", len(orphans))
             self.store.delete_content(orphans)
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """'2/4' -> (2, 4): the second of four parts (1-based)."""
+    try:
+        part, total = (int(x) for x in text.split("/", 1))
+    except ValueError:
+        raise UsageError(f"--shard {text!r}: expected I/N, e.g. 1/4") from None
+    if not 1 <= part <= total:
+        raise UsageError(f"--shard {text!r}: I must be between 1 and N")
+    return part, total
+
+
+def in_shard(path: str, shard: tuple[int, int]) -> bool:
+    """Whether `path` belongs to shard (i, n): a stable hash of the path, so every process agrees."""
+    part, total = shard
+    digest = hashlib.sha1(path.encode()).digest()
+    return int.from_bytes(digest[:8], "big") % total == part - 1
+
+
+def _item_path(item: Path | Document) -> str:
+    return item.path if isinstance(item, Document) else str(item)
 
 
 def _sidecar_metadata(path: Path, extra: dict[str, Any] | None) -> dict[str, Any]:
