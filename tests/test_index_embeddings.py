@@ -128,3 +128,18 @@ def test_dimension_model_and_input_errors(tmp_path: Path) -> None:
         index._ensure_schema(128)
     with pytest.raises(IndexMismatchError, match="some/model"):
         pagelens.open(tmp_path / "idx2", model="another/model")
+
+
+def test_a_large_query_is_pooled_for_candidates_but_scored_exactly(tmp_path: Path) -> None:
+    records = _records(150, seed=4)
+    with pagelens.open(tmp_path / "idx", candidates=20) as index:
+        index.add_embeddings(records)
+        rng = np.random.default_rng(11)
+        for target in rng.choice(150, 5, replace=False):
+            page = records[int(target)]["embedding"]
+            query = _unit(page[rng.choice(len(page), 400)] + 0.2 * rng.standard_normal((400, 128)))
+            fast = index.search_embedding(query, k=5)
+            exact = index.search_embedding(query, k=5, exact=True)
+            assert (fast[0].path, fast[0].page) == (records[int(target)]["path"], records[int(target)]["page"])
+            assert fast[0].page_id == exact[0].page_id
+            np.testing.assert_allclose(fast[0].score, exact[0].score, rtol=1e-6)

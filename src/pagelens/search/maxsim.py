@@ -18,8 +18,11 @@ def maxsim(query: np.ndarray, page: np.ndarray) -> float:
     return float(sims.max(axis=0).sum())
 
 
-def maxsim_segments(query: np.ndarray, vectors: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Scores of consecutive pages: page i is vectors[offsets[i]:offsets[i+1]] (every page non-empty)."""
+def maxsim_segments(
+    query: np.ndarray, vectors: np.ndarray, offsets: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """Scores of consecutive pages: page i is vectors[offsets[i]:offsets[i+1]] (every page non-empty).
+    `weights` (one per query vector) turns the sum over query vectors into a weighted sum."""
     query32 = np.asarray(query, dtype=np.float32)
     count = len(offsets) - 1
     scores = np.empty(count, dtype=np.float32)
@@ -34,15 +37,16 @@ def maxsim_segments(query: np.ndarray, vectors: np.ndarray, offsets: np.ndarray)
         lo, hi = int(offsets[first]), int(offsets[last])
         block = np.asarray(vectors[lo:hi], dtype=np.float32) @ query32.T
         starts = (offsets[first:last] - lo).astype(np.intp)
-        scores[first:last] = np.maximum.reduceat(block, starts, axis=0).sum(axis=1)
+        best = np.maximum.reduceat(block, starts, axis=0)
+        scores[first:last] = best.sum(axis=1) if weights is None else best @ weights
         first = last
     return scores
 
 
-def score_pages(query: np.ndarray, pages: list[np.ndarray]) -> np.ndarray:
+def score_pages(query: np.ndarray, pages: list[np.ndarray], weights: np.ndarray | None = None) -> np.ndarray:
     """Scores of a list of (n_i, d) pages."""
     if not pages:
         return np.empty(0, dtype=np.float32)
     offsets = np.zeros(len(pages) + 1, dtype=np.int64)
     np.cumsum([len(p) for p in pages], out=offsets[1:])
-    return maxsim_segments(query, np.concatenate(pages), offsets)
+    return maxsim_segments(query, np.concatenate(pages), offsets, weights)

@@ -17,10 +17,17 @@ def page_centroids(
     vectors: np.ndarray, count: int = CENTROIDS_PER_PAGE, iterations: int = ITERATIONS
 ) -> np.ndarray:
     """(m, d) float32 unit-norm centroids of a page's (n, d) vectors, m = min(count, n). Deterministic."""
+    return centroids_and_sizes(vectors, count, iterations)[0]
+
+
+def centroids_and_sizes(
+    vectors: np.ndarray, count: int = CENTROIDS_PER_PAGE, iterations: int = ITERATIONS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Centroids as in `page_centroids`, and how many vectors each one stands for (float32)."""
     data = np.asarray(vectors, dtype=np.float32)
     n = len(data)
     if n <= count:
-        return data.copy()
+        return data.copy(), np.ones(n, dtype=np.float32)
     # deterministic spread-out start: evenly spaced rows
     centroids = data[np.linspace(0, n - 1, count).astype(np.intp)].copy()
     for _ in range(iterations):
@@ -34,4 +41,5 @@ def page_centroids(
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         centroids = sums / norms
-    return centroids
+    sizes = np.bincount(np.argmax(data @ centroids.T, axis=1), minlength=count).astype(np.float32)
+    return centroids, sizes

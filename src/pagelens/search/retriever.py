@@ -18,11 +18,15 @@ import numpy as np
 from pagelens.search.cache import Segment, VectorCache
 from pagelens.search.catalog import Catalog
 from pagelens.search.maxsim import maxsim_segments, score_pages
+from pagelens.search.pooling import centroids_and_sizes
 from pagelens.store.milvus import MilvusStore
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CANDIDATES = 100
+LARGE_QUERY = 64  # more query vectors than this (an image as the query) are pooled for candidate generation
+QUERY_CENTROIDS = 32
+LARGE_QUERY_FINALISTS = 24
 FETCH_BATCH = 256
 
 
@@ -104,7 +108,9 @@ class Retriever:
         s_index, p_index = self._where[page_id]
         return np.asarray(self.cache.segments[s_index].page_vectors(p_index))
 
-    def _exact(self, query: np.ndarray, page_ids: np.ndarray) -> np.ndarray:
+    def _exact(
+        self, query: np.ndarray, page_ids: np.ndarray, weights: np.ndarray | None = None
+    ) -> np.ndarray:
         """Exact MaxSim of `page_ids`, gathering pages segment by segment."""
         scores = np.empty(len(page_ids), dtype=np.float32)
         by_segment: dict[int, list[tuple[int, int]]] = {}
@@ -113,7 +119,9 @@ class Retriever:
             by_segment.setdefault(s_index, []).append((position, p_index))
         for s_index, items in by_segment.items():
             segment = self.cache.segments[s_index]
-            scores[[pos for pos, _ in items]] = _score_in_segment(query, segment, [p for _, p in items])
+            scores[[pos for pos, _ in items]] = _score_in_segment(
+                query, segment, [p for _, p in items], weights
+            )
         return scores
 
     def search(
@@ -139,20 +147,30 @@ class Retriever:
         if len(pool) == 0:
             return []
         budget = max(candidates or self.candidates, k)
+        pooled = None if exact or len(query) <= LARGE_QUERY else centroids_and_sizes(query, QUERY_CENTROIDS)
         if not exact and len(pool) > budget:
-            rough = self._rough(query)[pool]
-            pool = pool[np.argpartition(-rough, budget - 1)[:budget]]
+            rough = self._rough(query if pooled is None else pooled[0], None if pooled is None else pooled[1])
+            pool = pool[np.argpartition(-rough[pool], budget - 1)[:budget]]
+        if pooled is not None:
+            # an image query has hundreds of vectors: narrow the candidates with its weighted centroids
+            # scored on the candidates' full vectors, then score the survivors exactly with the full query
+            keep = max(LARGE_QUERY_FINALISTS, 2 * k)
+            if len(pool) > keep:
+                approx = self._exact(pooled[0], self._order[pool], pooled[1])
+                pool = pool[np.argpartition(-approx, keep - 1)[:keep]]
         page_ids = self._order[pool]
         scores = self._exact(query, page_ids)
         best = np.lexsort((page_ids, -scores))[:k]  # ties broken by page id, so results are stable
         return [Scored(int(page_ids[i]), float(scores[i])) for i in best]
 
-    def _rough(self, query: np.ndarray) -> np.ndarray:
+    def _rough(self, query: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """Approximate MaxSim of every live page against its centroids."""
-        return maxsim_segments(query, self._centroids, self._centroid_offsets)
+        return maxsim_segments(query, self._centroids, self._centroid_offsets, weights)
 
 
-def _score_in_segment(query: np.ndarray, segment: Segment, indices: list[int]) -> np.ndarray:
+def _score_in_segment(
+    query: np.ndarray, segment: Segment, indices: list[int], weights: np.ndarray | None = None
+) -> np.ndarray:
     if indices == list(range(len(segment.page_ids))):
-        return maxsim_segments(query, segment.vectors, segment.offsets)
-    return score_pages(query, [segment.page_vectors(i) for i in indices])
+        return maxsim_segments(query, segment.vectors, segment.offsets, weights)
+    return score_pages(query, [segment.page_vectors(i) for i in indices], weights)
