@@ -137,7 +137,7 @@ def test_a_large_query_is_pooled_for_candidates_but_scored_exactly(tmp_path: Pat
         rng = np.random.default_rng(11)
         for target in rng.choice(150, 5, replace=False):
             page = records[int(target)]["embedding"]
-            query = _unit(page[rng.choice(len(page), 400)] + 0.2 * rng.standard_normal((400, 128)))
+            query = _unit(page[rng.choice(len(page), 400)] + 0.02 * rng.standard_normal((400, 128)))
             fast = index.search_embedding(query, k=5)
             exact = index.search_embedding(query, k=5, exact=True)
             assert (fast[0].path, fast[0].page) == (records[int(target)]["path"], records[int(target)]["page"])
