@@ -42,6 +42,8 @@ DEFAULT_MODEL = "vidore/colqwen2.5-v0.2"
 CPU_MODEL = "vidore/colSmol-256M"
 DEFAULT_IMAGE_SIDE = 1024
 
+WRITE_BATCH_PAGES = 64
+
 FilterLike = Filter | Mapping[str, Any] | str | None
 
 
@@ -242,6 +244,8 @@ class Index:
                     raise UsageError(f"embedding record is missing {key!r}: {dict(record)!r:.200}")
             grouped.setdefault(str(record["path"]), []).append(record)
         known = {d.path: d for d in self.store.list_documents()} if self.info.dim is not None else {}
+        pending_pages: list[StoredPage] = []
+        pending_documents: list[tuple[DocumentRecord, DocumentRecord | None]] = []
         for path, items in grouped.items():
             arrays = [_as_matrix(item["embedding"], path, int(item["page"])) for item in items]
             self._ensure_schema(arrays[0].shape[1])
@@ -259,8 +263,7 @@ class Index:
             if existing and existing.content_hash == content_hash and existing.status == "indexed":
                 report.documents_unchanged += 1
                 continue
-            timer = time.perf_counter()
-            stored = [
+            pending_pages.extend(
                 StoredPage(
                     PageRecord(
                         page_id=page_id_for(content_hash, int(item["page"])),
@@ -272,20 +275,40 @@ class Index:
                     array,
                 )
                 for array, item in zip(arrays, items, strict=True)
-            ]
-            self.store.write_pages(stored)
-            self._pages_written([s.record.page_id for s in stored], [s.vectors for s in stored])
-            self.store.write_document(
-                DocumentRecord(path=path, content_hash=content_hash, status="indexed", pages=len(stored))
             )
-            if existing and existing.content_hash != content_hash:
-                self.store.delete_content([existing.content_hash])
-                report.documents_replaced += 1
-            report.timings["store"] += time.perf_counter() - timer
-            report.pages_added += len(stored)
-            report.documents_added += 1
+            pending_documents.append(
+                (
+                    DocumentRecord(path=path, content_hash=content_hash, status="indexed", pages=len(items)),
+                    existing,
+                )
+            )
+            if len(pending_pages) >= WRITE_BATCH_PAGES:
+                self._write_embedded(pending_pages, pending_documents, report)
+                pending_pages, pending_documents = [], []
+        if pending_documents:
+            self._write_embedded(pending_pages, pending_documents, report)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _write_embedded(
+        self,
+        pages: list[StoredPage],
+        documents: list[tuple[DocumentRecord, DocumentRecord | None]],
+        report: IngestReport,
+    ) -> None:
+        """Pages of several documents in one write, then their document rows (the commits)."""
+        timer = time.perf_counter()
+        self.store.write_pages(pages)
+        self._pages_written([s.record.page_id for s in pages], [s.vectors for s in pages])
+        self.store.write_documents([document for document, _ in documents])
+        replaced = [
+            old.content_hash for new, old in documents if old and old.content_hash != new.content_hash
+        ]
+        self.store.delete_content(replaced)
+        report.documents_replaced += len(replaced)
+        report.timings["store"] += time.perf_counter() - timer
+        report.pages_added += len(pages)
+        report.documents_added += len(documents)
 
     def export(self, folder: str | os.PathLike[str]) -> TransferReport:
         """Write this index (documents, pages, vectors, model id) to Parquet files in a new `folder`."""
