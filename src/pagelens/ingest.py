@@ -180,6 +180,7 @@ class Ingestor:
         todo = sum(job.remaining for job in jobs)
         bar = _progress_bar(todo, self.progress)
         batch: list[tuple[_Job, int, Any]] = []
+        self._writer = BackgroundWriter()
         try:
             for job in jobs:
                 if job.remaining == 0:
@@ -199,19 +200,20 @@ class Ingestor:
                     batch = [item for item in batch if item[0] is not job]
                     self._fail(report, exc.path, exc.reason, job.document)
                     continue
-                if job.written + len(job.done) >= job.total:
-                    self._finish(job, report)
             if batch:
                 self._flush(batch, report, bar)
+            self._writer.drain()
         finally:
+            self._writer.close()
             bar.close()
 
     def _flush(self, batch: list[tuple[_Job, int, Any]], report: IngestReport, bar: Any) -> None:
+        """Embed a batch here, and hand the write to the background writer so the next batch's rendering
+        and embedding overlap it. One write in flight at a time: memory stays bounded, errors surface."""
         embedder = self.embedder()
         timer = time.perf_counter()
         vectors = embedder.embed_images([image for _, _, image in batch])
         report.timings["embed"] += time.perf_counter() - timer
-        timer = time.perf_counter()
         stored = [
             StoredPage(
                 PageRecord(
@@ -227,16 +229,23 @@ class Ingestor:
             )
             for (job, number, image), vecs in zip(batch, vectors, strict=True)
         ]
+        self._writer.submit(self._store_batch, stored, [job for job, _, _ in batch], report, bar)
+
+    def _store_batch(
+        self, stored: list[StoredPage], owners: list[_Job], report: IngestReport, bar: Any
+    ) -> None:
+        """Runs on the writer thread: pages, then the commits of the documents they complete, in order."""
+        timer = time.perf_counter()
         self.store.write_pages(stored)
         self.on_pages_written([s.record.page_id for s in stored], [s.vectors for s in stored])
         report.timings["store"] += time.perf_counter() - timer
         report.pages_added += len(stored)
-        for job, _, _ in batch:
+        for job in owners:
             job.written += 1
-        for job in {id(j): j for j, _, _ in batch}.values():
+        for job in {id(j): j for j in owners}.values():
             if job.written + len(job.done) >= job.total:
                 self._finish(job, report)
-        bar.update(len(batch))
+        bar.update(len(stored))
 
     def _finish(self, job: _Job, report: IngestReport) -> None:
         if job.committed or job.failed:
@@ -311,6 +320,29 @@ class Ingestor:
         if orphans:
             log.info("removing pages of %d uncommitted document version(s)", len(orphans))
             self.store.delete_content(orphans)
+
+
+class BackgroundWriter:
+    """One thread that performs store writes in submission order, at most one waiting behind the running one."""
+
+    def __init__(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pagelens-store")
+        self._pending: Any = None
+
+    def submit(self, function: Callable[..., None], *args: Any) -> None:
+        self.drain()
+        self._pending = self._executor.submit(function, *args)
+
+    def drain(self) -> None:
+        """Wait for the write in flight; re-raise its error here."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
