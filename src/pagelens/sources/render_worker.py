@@ -1,19 +1,25 @@
 """Rasterize in a separate process: pages render while the model embeds, and a document that makes the
 renderer hang or crash costs one restart of the worker, not the run.
 
-The worker renders ahead into a bounded queue (back-pressure keeps memory flat). The parent waits at most
-`page_timeout` seconds for each page; past that the worker is killed, the document fails with a plain
-reason, and a fresh worker serves the next document. A worker that dies (a segfault in a C library on a
-fuzzed PDF) fails only the document it was rendering.
+The worker is `python -m pagelens.sources.render_worker`, talking pickled messages over its stdin/stdout
+(not `multiprocessing`, whose spawn mode re-imports the caller's main script: a user's script without an
+`if __name__ == "__main__"` guard would recurse). It renders ahead; a reader thread in the parent holds at
+most `prefetch` pages, and back-pressure through the pipe pauses the worker beyond that. The parent waits
+at most `page_timeout` seconds for each page; past that the worker is killed, the document fails with a
+plain reason, and a fresh worker serves the next document. A worker that dies (a segfault in a C library on
+a hostile PDF) fails only the document it was rendering.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
+import pickle
 import queue
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 from pagelens.errors import SourceError
 from pagelens.sources.document import Document, PageImage
@@ -22,32 +28,36 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_TIMEOUT = 60.0
 DEFAULT_PREFETCH = 8
-POLL_SECONDS = 0.25
+_EOF = ("eof", -1, None, None)
 
 
-def _serve(requests: Any, results: Any, current: Any) -> None:  # pragma: no cover - runs in the child
+def _send(stream: IO[bytes], message: Any) -> None:
+    pickle.dump(message, stream, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.flush()
+
+
+def _serve() -> None:  # pragma: no cover - runs in the child
     from pagelens.sources.pages import count_pages, iter_pages
 
+    requests, results = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print from a library must not corrupt the message stream
     while True:
-        request = requests.get()
-        if request is None:
+        try:
+            job, document, image_side, password, skip = pickle.load(requests)
+        except EOFError:
             return
-        job, document, image_side, password, skip = request
         try:
             if image_side == 0:  # a count request
-                results.put(("done", job, count_pages(document, password), None))
+                _send(results, ("done", job, count_pages(document, password), None))
                 continue
             for page in iter_pages(document, image_side, password):
-                if current.value != job:
-                    break
-                if page.page in skip:
-                    continue
-                results.put(("page", job, page.page, page.image))
-            results.put(("done", job, None, None))
+                if page.page not in skip:
+                    _send(results, ("page", job, page.page, page.image))
+            _send(results, ("done", job, None, None))
         except SourceError as exc:
-            results.put(("error", job, exc.reason, None))
+            _send(results, ("error", job, exc.reason, None))
         except Exception as exc:  # anything a renderer throws on a hostile file
-            results.put(("error", job, f"rendering failed ({exc.__class__.__name__}: {exc})", None))
+            _send(results, ("error", job, f"rendering failed ({exc.__class__.__name__}: {exc})", None))
 
 
 class RenderWorker:
@@ -56,35 +66,44 @@ class RenderWorker:
     def __init__(self, page_timeout: float = DEFAULT_PAGE_TIMEOUT, prefetch: int = DEFAULT_PREFETCH) -> None:
         self.page_timeout = page_timeout
         self.prefetch = prefetch
-        self._context = multiprocessing.get_context("spawn")
         self._job = 0
-        self._process: Any = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._messages: queue.Queue[tuple[str, int, Any, Any]] = queue.Queue()
+        self._busy = False  # a document was abandoned mid-way: restart before the next one
 
     def _start(self) -> None:
-        self._requests = self._context.Queue()
-        self._results = self._context.Queue(maxsize=self.prefetch)
-        self._current = self._context.Value("q", 0)
-        self._process = self._context.Process(
-            target=_serve,
-            args=(self._requests, self._results, self._current),
-            daemon=True,
-            name="pagelens-render",
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "pagelens.sources.render_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None,
         )
-        self._process.start()
+        self._messages = queue.Queue(maxsize=self.prefetch)
+        reader = threading.Thread(
+            target=_read,
+            args=(self._process.stdout, self._messages),
+            daemon=True,
+            name="pagelens-render-reader",
+        )
+        reader.start()
+        self._busy = False
 
     def _kill(self) -> None:
         if self._process is not None:
             self._process.kill()
-            self._process.join(timeout=5)
+            self._process.wait(timeout=10)
+            for stream in (self._process.stdin, self._process.stdout):
+                if stream is not None:
+                    stream.close()
             self._process = None
 
     def close(self) -> None:
-        if self._process is not None and self._process.is_alive():
-            self._current.value = -1
+        if self._process is not None and self._process.poll() is None and not self._busy:
             try:
-                self._requests.put(None)
-                self._process.join(timeout=2)
-            except (OSError, ValueError):
+                assert self._process.stdin is not None
+                self._process.stdin.close()
+                self._process.wait(timeout=2)
+            except (OSError, subprocess.TimeoutExpired):
                 pass
         self._kill()
 
@@ -94,32 +113,33 @@ class RenderWorker:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _next(self, document: Document) -> tuple[str, int, Any, Any]:
-        """The next message, polling so a dead worker is noticed at once and a hung one after the timeout."""
-        waited = 0.0
-        poll = max(0.001, min(POLL_SECONDS, self.page_timeout))
-        while True:
-            try:
-                message: tuple[str, int, Any, Any] = self._results.get(timeout=poll)
-                return message
-            except queue.Empty:
-                waited += poll
-                if self._process is None or not self._process.is_alive():
-                    self._kill()
-                    raise SourceError(document.path, "the renderer crashed on this file") from None
-                if waited >= self.page_timeout:
-                    self._kill()
-                    raise SourceError(
-                        document.path, f"rendering timed out (no page within {self.page_timeout:.0f}s)"
-                    ) from None
-
     def _submit(self, document: Document, image_side: int, password: str | None, skip: frozenset[int]) -> int:
-        if self._process is None or not self._process.is_alive():
+        if self._busy:
+            self._kill()
+        if self._process is None or self._process.poll() is not None:
+            self._kill()
             self._start()
         self._job += 1
-        self._current.value = self._job
-        self._requests.put((self._job, document, image_side, password, frozenset(skip)))
+        assert self._process is not None and self._process.stdin is not None
+        try:
+            _send(self._process.stdin, (self._job, document, image_side, password, frozenset(skip)))
+        except (BrokenPipeError, OSError):
+            pass  # the worker died; _next reports it
         return self._job
+
+    def _next(self, document: Document) -> tuple[str, int, Any, Any]:
+        """The next message; a dead worker is noticed at once, a hung one after the timeout."""
+        try:
+            message = self._messages.get(timeout=self.page_timeout)
+        except queue.Empty:
+            self._kill()
+            raise SourceError(
+                document.path, f"rendering timed out (no page within {self.page_timeout:g}s)"
+            ) from None
+        if message is _EOF or message[0] == "eof":
+            self._kill()
+            raise SourceError(document.path, "the renderer crashed on this file")
+        return message
 
     def count(self, document: Document, password: str | None = None) -> int:
         """Number of pages, counted in the worker (opening a hostile file can hang or crash too)."""
@@ -146,7 +166,7 @@ class RenderWorker:
             while True:
                 kind, tag, value, image = self._next(document)
                 if tag != job:
-                    continue  # left over from a document the caller stopped reading
+                    continue  # left over from an earlier request
                 if kind == "page":
                     yield PageImage(document=document, page=int(value), image=image)
                 elif kind == "error":
@@ -156,5 +176,19 @@ class RenderWorker:
                     finished = True
                     return
         finally:
-            if not finished and self._process is not None:
-                self._current.value = 0  # tell the worker to stop rendering this document
+            if not finished:
+                self._busy = True  # the worker is still rendering this document: replace it before reuse
+
+
+def _read(stream: IO[bytes] | None, messages: queue.Queue[tuple[str, int, Any, Any]]) -> None:
+    """Reader thread: worker messages into the bounded queue; end of stream (a crash or exit) as _EOF."""
+    try:
+        while stream is not None:
+            messages.put(pickle.load(stream))
+    except (EOFError, OSError, ValueError, pickle.UnpicklingError):
+        pass
+    messages.put(_EOF)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _serve()
