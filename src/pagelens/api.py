@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ from pagelens.results import Failure, Hit, IndexStatus, IngestReport
 from pagelens.search.catalog import Catalog
 from pagelens.search.filters import Filter
 from pagelens.search.retriever import DEFAULT_CANDIDATES, Retriever
+from pagelens.sources.rerender import render_indexed_page
 from pagelens.store.location import DEFAULT_INDEX, IndexLocation
 from pagelens.store.milvus import MilvusStore
 from pagelens.store.records import (
@@ -434,7 +435,7 @@ class Index:
         catalog = self.catalog
         if page_id not in catalog.by_id:
             raise NotFoundError(f"page id {page_id} is not in the index")
-        vectors = self.retriever.vectors_of(page_id).astype(np.float32)
+        vectors = self.page_vectors(page_id)
         allowed = self._allowed(catalog, filter)
         return self._hits(
             catalog, self.retriever.search(vectors, k, exact=exact, allowed=allowed, exclude=[page_id])
@@ -493,24 +494,23 @@ class Index:
             )
         return hits
 
-    def _renderer(self, path: str, record: PageRecord):
+    def _renderer(self, path: str, record: PageRecord) -> Callable[[], Image.Image]:
         side = int(getattr(self._embedder, "image_side", DEFAULT_IMAGE_SIDE))
+        return lambda: render_indexed_page(path, record, side)
 
-        def render() -> Image.Image:
-            from pagelens.sources import Document, iter_pages
-            from pagelens.sources.datasets import split_dataset_path
+    def render_page(self, page_id: int, side: int | None = None) -> Image.Image:
+        """An indexed page rendered again from its source (NotFoundError if the source changed or is gone)."""
+        record = self.catalog.by_id.get(page_id)
+        if record is None:
+            raise NotFoundError(f"page id {page_id} is not in the index")
+        size = side or int(getattr(self._embedder, "image_side", DEFAULT_IMAGE_SIDE))
+        return render_indexed_page(self.catalog.path_of(record), record, size)
 
-            if not Path(path).exists() and split_dataset_path(path) is not None:
-                row = Document(path, record.content_hash, "dataset", 0, dict(record.metadata or {}))
-                return next(iter(iter_pages(row, side))).image
-            document = Document.from_path(path)
-            if document.content_hash != record.content_hash:
-                raise NotFoundError(f"{path} changed since it was indexed; re-index it to see this page")
-            for page in iter_pages(document, side, start_page=record.page):
-                return page.image
-            raise NotFoundError(f"{path} has no page {record.page}")
-
-        return render
+    def page_vectors(self, page_id: int) -> np.ndarray:
+        """The stored (n x dim) vectors of an indexed page, float32."""
+        if page_id not in self.catalog.by_id:
+            raise NotFoundError(f"page id {page_id} is not in the index")
+        return self.retriever.vectors_of(page_id).astype(np.float32)
 
     def status(self) -> IndexStatus:
         documents = self.store.list_documents() if self.info.dim is not None else []

@@ -154,6 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(serve)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--api-token",
+        default=None,
+        help="bearer token for the HTTP API (default: --token / $PAGELENS_API_TOKEN / $PAGELENS_TOKEN)",
+    )
+    serve.add_argument(
+        "--max-upload-mb", type=int, default=None, help="largest upload accepted (default 100)"
+    )
     serve.set_defaults(handler=cmd_serve)
 
     export = commands.add_parser("export", help="write the index to Parquet files (no re-embedding needed)")

@@ -12,6 +12,7 @@ a hostile PDF) fails only the document it was rendering.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import pickle
 import queue
@@ -121,10 +122,8 @@ class RenderWorker:
             self._start()
         self._job += 1
         assert self._process is not None and self._process.stdin is not None
-        try:
+        with contextlib.suppress(OSError):  # a dead worker is reported by _next
             _send(self._process.stdin, (self._job, document, image_side, password, frozenset(skip)))
-        except (BrokenPipeError, OSError):
-            pass  # the worker died; _next reports it
         return self._job
 
     def _next(self, document: Document) -> tuple[str, int, Any, Any]:

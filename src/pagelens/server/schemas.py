@@ -1,0 +1,119 @@
+"""The JSON shapes of the HTTP API (pydantic models, so /openapi.json documents them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="what went wrong, in plain words")
+    detail: Any | None = Field(default=None, description="extra structure, e.g. validation errors")
+    failed: list[FileFailure] | None = None
+
+
+class FileFailure(BaseModel):
+    file: str = Field(description="the file name as uploaded")
+    reason: str
+
+
+class SearchResult(BaseModel):
+    rank: int
+    score: float
+    path: str
+    page: int = Field(description="1-based page number")
+    page_id: str = Field(description="stable page id (a string: it may exceed 2**53)")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    thumbnail_url: str
+    page_url: str = Field(description="the full page image")
+    overlay_url: str | None = Field(default=None, description="similarity map of a text query on this page")
+
+
+class SearchResponse(BaseModel):
+    query: str
+    query_type: str = Field(description="text, image or page")
+    results: list[SearchResult]
+
+
+class DocumentOut(BaseModel):
+    path: str
+    name: str
+    status: str = Field(description="indexed or failed")
+    pages: int
+    reason: str = ""
+    size: int = 0
+    indexed_at: float = 0.0
+    first_page_id: str | None = None
+
+
+class DocumentsResponse(BaseModel):
+    documents: list[DocumentOut]
+
+
+class PageOut(BaseModel):
+    page: int
+    page_id: str
+    thumbnail_url: str
+    page_url: str
+
+
+class DocumentPagesResponse(BaseModel):
+    path: str
+    pages: list[PageOut]
+
+
+class UploadedFile(BaseModel):
+    file: str = Field(description="the file name as uploaded")
+    path: str = Field(description="where the server keeps it (the path search results show)")
+
+
+class UploadResponse(BaseModel):
+    indexed: list[UploadedFile] = Field(description="files now searchable (new or unchanged)")
+    failed: list[FileFailure]
+    report: dict[str, Any]
+
+
+class RemoveResponse(BaseModel):
+    path: str
+    removed: int
+
+
+class FailedDocument(BaseModel):
+    path: str
+    reason: str
+
+
+class ServerLimits(BaseModel):
+    max_upload_bytes: int
+    auth: bool
+
+
+class StatusResponse(BaseModel):
+    index: str
+    model: str | None
+    dim: int | None
+    schema_version: int
+    documents: int
+    pages: int
+    vectors: int
+    failed: list[FailedDocument]
+    server: ServerLimits
+
+
+class HealthResponse(BaseModel):
+    status: str
+
+
+class OverlayResponse(BaseModel):
+    page_id: str
+    query: str
+    rows: int
+    cols: int
+    grid: str = Field(description="'model' when the model reported its patch grid, else 'inferred'")
+    min: float
+    max: float
+    values: list[list[float]] = Field(description="rows x cols, each the best similarity over query tokens")
+
+
+ErrorBody.model_rebuild()

@@ -1,0 +1,271 @@
+"""The web page in headless Chromium (Debian's `chromium`, driven by the `playwright` package): token prompt,
+search, thumbnails, the page viewer with its match map, similar pages, image search, upload, phone layout.
+
+Skipped when chromium or playwright is missing. Saves docs/screenshots/search.png (and two more) as a side
+effect, so the README's screenshots come from a real run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    pytest.skip("chromium is not installed (apt-get install -y chromium)", allow_module_level=True)
+playwright_sync = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+uvicorn = pytest.importorskip("uvicorn")
+httpx = pytest.importorskip("httpx")
+
+import pagelens  # noqa: E402
+from fakes import FakeEmbedder  # noqa: E402
+from pagelens.server.app import create_app  # noqa: E402
+
+BYALDI = Path("/work/shared/corpus/docs/byaldi/examples/docs")
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+TOKEN = "web-token"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+THUMBS_LOADED = """(n) => {
+  const imgs = [...document.querySelectorAll('#results .card img')];
+  return imgs.length >= n && imgs.slice(0, n).every((i) => i.src.startsWith('blob:') && i.complete && i.naturalWidth > 0);
+}"""
+
+pytestmark = pytest.mark.skipif(not BYALDI.is_dir(), reason=f"shared corpus not found at {BYALDI}")
+
+
+def wait_js(page: Any, expression: str, arg: Any = None, timeout: float = 30.0) -> Any:
+    """Poll `expression` (a JS function of `arg`) until it is truthy. Playwright's wait_for_function builds its
+    predicate with eval, which the page's Content-Security-Policy forbids; page.evaluate is not affected."""
+    source = expression if expression.lstrip().startswith("(") else f"() => ({expression})"
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(source, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {expression}")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("web")
+    docs = folder / "docs"
+    docs.mkdir()
+    for name in ("attention.pdf", "financial_report.pdf"):
+        shutil.copy(BYALDI / name, docs / name)
+    index = pagelens.open(folder / "index", embedder=FakeEmbedder())
+    index.add([docs], progress=False)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(index, token=TOKEN), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=15)
+    index.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_sync.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on(
+        "console",
+        lambda msg: (
+            problems.append(f"console: {msg.text}")
+            if msg.type == "error"
+            and "401" not in msg.text  # the first, token-less call is refused on purpose
+            else None
+        ),
+    )
+    page.problems = problems
+    yield page
+    context.close()
+    assert not problems, problems
+
+
+def test_search_view_overlay_and_similar(page: Any, server: str) -> None:
+    page.goto(f"{server}/")
+    page.wait_for_selector("#token-dialog[open]")  # the API said 401: the page asks for the token
+    page.fill("#token-input", TOKEN)
+    page.click("#token-form button[value=ok]")
+    wait_js(
+        page, "document.querySelector('#status-line').textContent.includes('21 page(s) in 2 document(s)')"
+    )
+
+    page.fill("#q", "attention is all you need")
+    page.press("#q", "Enter")
+    wait_js(page, THUMBS_LOADED, 12)  # the two rows in view, so the screenshot shows them all
+    assert page.url.endswith("/?q=attention+is+all+you+need&k=20")
+    cards = page.locator("#results .card")
+    assert cards.count() == 20
+    first = cards.nth(0)
+    assert first.locator(".doc").inner_text() in {"attention.pdf", "financial_report.pdf"}
+    assert first.locator(".page").inner_text().startswith("p. ")
+    float(first.locator(".score").inner_text())
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "search.png"))
+
+    first.locator(".thumb").click()
+    page.wait_for_selector("#viewer[open]")
+    wait_js(
+        page,
+        "document.querySelector('#viewer-image').complete && document.querySelector('#viewer-image').naturalWidth > 0",
+    )
+    assert (
+        page.evaluate(
+            "Math.max(document.querySelector('#viewer-image').naturalWidth, document.querySelector('#viewer-image').naturalHeight)"
+        )
+        == 1400
+    )
+    assert page.locator("#viewer-overlay").is_hidden()
+    page.check("#overlay-toggle")
+    page.wait_for_selector("#viewer-overlay", state="visible")
+    wait_js(page, "document.querySelector('#viewer-overlay').naturalWidth > 0")
+    page.screenshot(path=str(SCREENSHOTS / "page-overlay.png"))
+
+    page.click("#viewer-similar")
+    wait_js(page, "location.search.startsWith('?similar=')")
+    wait_js(page, "document.querySelector('#results-title').textContent.startsWith('Pages like')")
+    wait_js(page, THUMBS_LOADED, 4)
+    page.go_back()  # the query is in the URL: back returns to the search
+    wait_js(
+        page, "document.querySelector('#results-title').textContent.includes('attention is all you need')"
+    )
+
+
+def test_shared_link_with_token_and_query(page: Any, server: str) -> None:
+    page.goto(f"{server}/?token={TOKEN}&q=revenue&k=10")
+    wait_js(page, THUMBS_LOADED, 4)
+    assert (
+        "token" not in page.url and "q=revenue" in page.url
+    )  # the token is kept, not left in the address bar
+    assert page.evaluate("sessionStorage.getItem('pagelens.token')") == TOKEN
+    assert page.locator("#results .card").count() == 10
+    assert page.locator("#token-dialog[open]").count() == 0
+    first_id = page.locator("#results .card").first.get_attribute("data-page-id")
+    page.locator("#results .card .similar").first.click()  # "Similar" on a result card
+    wait_js(page, "document.querySelector('#results-title').textContent.startsWith('Pages like')")
+    assert f"similar={first_id}" in page.url
+    assert first_id not in page.locator("#results .card").evaluate_all(
+        "cards => cards.map(c => c.dataset.pageId)"
+    )
+
+
+def test_a_wrong_token_is_asked_again(page: Any, server: str) -> None:
+    page.goto(f"{server}/?token=wrong")
+    page.wait_for_selector("#token-dialog[open]")
+    assert page.locator("#token-error").is_visible()
+
+
+def test_image_search_by_drop_and_paste(page: Any, server: str, tmp_path: Path) -> None:
+    page.goto(f"{server}/?token={TOKEN}&q=revenue&k=10")
+    wait_js(page, THUMBS_LOADED, 1)
+    page_id = page.locator("#results .card").first.get_attribute("data-page-id")
+    thumbnail = httpx.get(
+        f"{server}/api/pages/{page_id}/thumbnail", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    picture = list(thumbnail.content)
+    make_event = """([bytes, kind]) => {
+      const file = new File([new Uint8Array(bytes)], 'query.jpg', {type: 'image/jpeg'});
+      const data = new DataTransfer();
+      data.items.add(file);
+      if (kind === 'drop') {
+        document.querySelector('#query-box').dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));
+      } else {
+        document.querySelector('#q').dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true}));
+      }
+    }"""
+    page.evaluate(make_event, [picture, "drop"])
+    wait_js(page, "document.querySelector('#results-title').textContent === 'Pages that look like query.jpg'")
+    wait_js(page, THUMBS_LOADED, 4)
+    assert page.locator("#image-chip").is_visible()
+    page.click("#image-chip-clear")
+    assert page.locator("#q").is_visible()
+    page.fill("#q", "")
+    page.evaluate(make_event, [picture, "paste"])
+    wait_js(page, "document.querySelector('#results-title').textContent === 'Pages that look like query.jpg'")
+
+
+def test_phone_layout(browser: Any, server: str) -> None:
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/?token={TOKEN}&q=multi+head+attention&k=10")
+        wait_js(page, THUMBS_LOADED, 4)
+        columns = page.evaluate(
+            "getComputedStyle(document.querySelector('#results')).gridTemplateColumns.split(' ').length"
+        )
+        assert columns == 2
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        page.screenshot(path=str(SCREENSHOTS / "phone.png"))
+        page.locator("#results .card .thumb").first.tap()
+        page.wait_for_selector("#viewer[open]")
+        width = page.evaluate("document.querySelector('#viewer').getBoundingClientRect().width")
+        assert width == pytest.approx(390, abs=2)  # the viewer takes the whole phone screen
+    finally:
+        context.close()
+
+
+def test_upload_with_progress_then_browse_and_remove(page: Any, server: str, tmp_path: Path) -> None:
+    page.goto(f"{server}/?token={TOKEN}")
+    wait_js(page, "document.querySelector('#status-line').textContent.includes('page(s)')")
+    page.click("#upload-button")
+    good = tmp_path / "Quarterly report.pdf"
+    good.write_bytes((BYALDI / "financial_report.pdf").read_bytes() + b"\n% new bytes\n")
+    bad = tmp_path / "broken.pdf"
+    bad.write_bytes(b"%PDF-1.4 not really")
+    page.set_input_files("#upload-file", [str(good), str(bad)])
+    page.wait_for_selector("#upload-log li.ok >> text=Indexed Quarterly report.pdf")
+    assert "broken.pdf: not a readable PDF" in page.locator("#upload-log").inner_text()
+    wait_js(
+        page, "document.querySelector('#status-line').textContent.includes('27 page(s) in 3 document(s)')"
+    )
+
+    page.click("#browse-button")
+    row = page.locator("#documents li", has_text="Quarterly report.pdf")
+    row.locator("button.link").click()
+    wait_js(page, THUMBS_LOADED, 6)
+    assert page.locator("#results .card").count() == 6
+    page.click("#browse-button")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#documents li", has_text="Quarterly report.pdf").locator("button.danger").click()
+    wait_js(
+        page, "document.querySelector('#status-line').textContent.includes('21 page(s) in 2 document(s)')"
+    )
