@@ -1,7 +1,7 @@
 """pagelens' local copy of the stored vectors, for fast candidate generation and exact reranking.
 
 Milvus is the source of truth; this is a cache of it, in segments on disk (memory-mapped float16 page
-vectors plus float32 centroids), under the index's local folder. The retriever decides which cached pages
+vectors plus float32 centroids at two granularities), under the index's local folder. The retriever decides which cached pages
 are live from Milvus, fetches what the cache lacks and never serves a page Milvus lacks. Deleting the
 folder is always safe: it is rebuilt from Milvus.
 """
@@ -18,51 +18,53 @@ from pathlib import Path
 
 import numpy as np
 
-from pagelens.search.pooling import page_centroids
+from pagelens.search.pooling import CENTROIDS_PER_PAGE, page_centroids
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+COARSE_PER_PAGE = 8
 
 
 @dataclass
 class Segment:
-    """Pages written together: page i's vectors are vectors[offsets[i]:offsets[i+1]], its centroids
-    centroids[centroid_offsets[i]:centroid_offsets[i+1]]."""
+    """Pages written together: page i's vectors are vectors[offsets[i]:offsets[i+1]]; `fine[i]` holds its
+    CENTROIDS_PER_PAGE centroids and `coarse[i]` COARSE_PER_PAGE centroids of those (both padded by
+    repeating a row, which leaves a max unchanged, so every page has the same shape)."""
 
     name: str
     page_ids: np.ndarray
     offsets: np.ndarray
     vectors: np.ndarray
-    centroids: np.ndarray
-    centroid_offsets: np.ndarray
+    fine: np.ndarray
+    coarse: np.ndarray
 
     @classmethod
     def build(cls, name: str, page_ids: list[int], pages: list[np.ndarray]) -> Segment:
         offsets = np.zeros(len(pages) + 1, dtype=np.int64)
         np.cumsum([len(p) for p in pages], out=offsets[1:])
-        centroid_list = [page_centroids(p) for p in pages]
-        centroid_offsets = np.zeros(len(pages) + 1, dtype=np.int64)
-        np.cumsum([len(c) for c in centroid_list], out=centroid_offsets[1:])
-        dim = pages[0].shape[1]
+        fine = np.stack([_pad(page_centroids(p), CENTROIDS_PER_PAGE) for p in pages])
+        coarse = np.stack([_pad(page_centroids(f, COARSE_PER_PAGE), COARSE_PER_PAGE) for f in fine])
         return cls(
             name=name,
             page_ids=np.asarray(page_ids, dtype=np.int64),
             offsets=offsets,
-            vectors=np.concatenate(pages).astype(np.float16) if pages else np.empty((0, dim), np.float16),
-            centroids=np.concatenate(centroid_list).astype(np.float32),
-            centroid_offsets=centroid_offsets,
+            vectors=np.concatenate(pages).astype(np.float16),
+            fine=fine.astype(np.float32),
+            coarse=coarse.astype(np.float32),
         )
 
     def page_vectors(self, index: int) -> np.ndarray:
         return self.vectors[self.offsets[index] : self.offsets[index + 1]]
 
-    @property
-    def nbytes(self) -> int:
-        return int(self.vectors.nbytes + self.centroids.nbytes)
+
+def _pad(rows: np.ndarray, count: int) -> np.ndarray:
+    if len(rows) >= count:
+        return rows[:count]
+    return np.concatenate([rows, np.repeat(rows[:1], count - len(rows), axis=0)])
 
 
-FIELDS = ("page_ids", "offsets", "vectors", "centroids", "centroid_offsets")
+FIELDS = ("page_ids", "offsets", "vectors", "fine", "coarse")
 
 
 class VectorCache:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 CENTROIDS_PER_PAGE = 32
-ITERATIONS = 6
+ITERATIONS = 3
 
 
 def page_centroids(

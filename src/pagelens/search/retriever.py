@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pagelens.search.cache import Segment, VectorCache
+from pagelens.search.cache import COARSE_PER_PAGE, Segment, VectorCache
 from pagelens.search.catalog import Catalog
 from pagelens.search.maxsim import maxsim_segments, score_pages
-from pagelens.search.pooling import centroids_and_sizes
+from pagelens.search.pooling import CENTROIDS_PER_PAGE, centroids_and_sizes
 from pagelens.store.milvus import MilvusStore
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ DEFAULT_CANDIDATES = 100
 LARGE_QUERY = 64  # more query vectors than this (an image as the query) are pooled for candidate generation
 QUERY_CENTROIDS = 32
 LARGE_QUERY_FINALISTS = 24
+COARSE_FACTOR = 4  # the coarse level keeps this many times the candidates for the fine level
 FETCH_BATCH = 256
 
 
@@ -48,8 +49,8 @@ class Retriever:
         self.cache = VectorCache(cache_dir, dim)
         self._order = np.empty(0, dtype=np.int64)
         self._where: dict[int, tuple[int, int]] = {}
-        self._centroids = np.empty((0, dim), dtype=np.float32)
-        self._centroid_offsets = np.zeros(1, dtype=np.int64)
+        self._fine = np.empty((0, CENTROIDS_PER_PAGE, dim), dtype=np.float32)
+        self._coarse = np.empty((0, COARSE_PER_PAGE, dim), dtype=np.float32)
 
     # ---- keeping in step ------------------------------------------------------------------------------
     def add_local(self, page_ids: list[int], pages: list[np.ndarray]) -> None:
@@ -82,22 +83,18 @@ class Retriever:
                 if page_id in live:
                     where[page_id] = (s_index, p_index)
         order = np.array(sorted(where), dtype=np.int64)
-        blocks: list[np.ndarray] = []
-        sizes = np.zeros(len(order) + 1, dtype=np.int64)
-        for i, page_id in enumerate(order.tolist()):
-            s_index, p_index = where[page_id]
-            segment = self.cache.segments[s_index]
-            block = segment.centroids[
-                segment.centroid_offsets[p_index] : segment.centroid_offsets[p_index + 1]
-            ]
-            blocks.append(block)
-            sizes[i + 1] = len(block)
+        fine = np.empty((len(order), CENTROIDS_PER_PAGE, self.dim), dtype=np.float32)
+        coarse = np.empty((len(order), COARSE_PER_PAGE, self.dim), dtype=np.float32)
+        located = np.array([where[p] for p in order.tolist()], dtype=np.int64).reshape(-1, 2)
+        for s_index, segment in enumerate(self.cache.segments):
+            targets = np.flatnonzero(located[:, 0] == s_index)
+            if len(targets):
+                fine[targets] = segment.fine[located[targets, 1]]
+                coarse[targets] = segment.coarse[located[targets, 1]]
         self._where = where
         self._order = order
-        self._centroids = (
-            np.ascontiguousarray(np.concatenate(blocks)) if blocks else np.empty((0, self.dim), np.float32)
-        )
-        self._centroid_offsets = np.cumsum(sizes)
+        self._fine = fine
+        self._coarse = coarse
 
     # ---- reading ----------------------------------------------------------------------------------------
     @property
@@ -149,8 +146,12 @@ class Retriever:
         budget = max(candidates or self.candidates, k)
         pooled = None if exact or len(query) <= LARGE_QUERY else centroids_and_sizes(query, QUERY_CENTROIDS)
         if not exact and len(pool) > budget:
-            rough = self._rough(query if pooled is None else pooled[0], None if pooled is None else pooled[1])
-            pool = pool[np.argpartition(-rough[pool], budget - 1)[:budget]]
+            rough_query, weights = (query, None) if pooled is None else pooled
+            if len(pool) > COARSE_FACTOR * budget:  # first cut on 8 centroids a page
+                scores = _level_scores(self._coarse, pool, rough_query, weights, len(pool) < self.page_count)
+                pool = pool[np.argpartition(-scores, COARSE_FACTOR * budget - 1)[: COARSE_FACTOR * budget]]
+            scores = _level_scores(self._fine, pool, rough_query, weights, True)
+            pool = pool[np.argpartition(-scores, budget - 1)[:budget]]
         if pooled is not None:
             # an image query has hundreds of vectors: narrow the candidates with its weighted centroids
             # scored on the candidates' full vectors, then score the survivors exactly with the full query
@@ -163,9 +164,16 @@ class Retriever:
         best = np.lexsort((page_ids, -scores))[:k]  # ties broken by page id, so results are stable
         return [Scored(int(page_ids[i]), float(scores[i])) for i in best]
 
-    def _rough(self, query: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        """Approximate MaxSim of every live page against its centroids."""
-        return maxsim_segments(query, self._centroids, self._centroid_offsets, weights)
+
+def _level_scores(
+    level: np.ndarray, pool: np.ndarray, query: np.ndarray, weights: np.ndarray | None, gather: bool
+) -> np.ndarray:
+    """Approximate MaxSim of the `pool` pages against one level of centroids, (pages, m, dim)."""
+    rows = level[pool] if gather else level  # no copy when every page is in the pool, in order
+    pages, per_page, dim = rows.shape
+    sims = np.asarray(query, dtype=np.float32) @ rows.reshape(pages * per_page, dim).T  # (q, pages*m)
+    best = sims.reshape(len(query), pages, per_page).max(axis=2)  # (q, pages)
+    return best.sum(axis=0) if weights is None else weights @ best
 
 
 def _score_in_segment(
