@@ -1,14 +1,16 @@
 """The web page in headless Chromium (Debian's `chromium`, driven by the `playwright` package): token prompt,
 search, thumbnails, the page viewer with its match map, similar pages, image search, upload, phone layout.
 
-Skipped when chromium or playwright is missing. Saves docs/screenshots/search.png (and two more) as a side
-effect, so the README's screenshots come from a real run.
+Skipped when chromium or playwright is missing. Saves screenshots (search, page overlay, phone) to a temp
+folder, or to $PAGELENS_SCREENSHOTS: the README's come from `PAGELENS_SCREENSHOTS=docs/screenshots`.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -29,7 +31,8 @@ from fakes import FakeEmbedder  # noqa: E402
 from pagelens.server.app import create_app  # noqa: E402
 
 BYALDI = Path("/work/shared/corpus/docs/byaldi/examples/docs")
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+# Screenshots go to a temp folder; PAGELENS_SCREENSHOTS=docs/screenshots refreshes the README's ones.
+SCREENSHOTS = Path(os.environ.get("PAGELENS_SCREENSHOTS") or tempfile.mkdtemp(prefix="pagelens-shots-"))
 TOKEN = "web-token"
 CHROMIUM_ARGS = [
     "--headless",
