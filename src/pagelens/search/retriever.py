@@ -179,6 +179,6 @@ def _level_scores(
 def _score_in_segment(
     query: np.ndarray, segment: Segment, indices: list[int], weights: np.ndarray | None = None
 ) -> np.ndarray:
-    if indices == list(range(len(segment.page_ids))):
-        return maxsim_segments(query, segment.vectors, segment.offsets, weights)
+    if sorted(indices) == list(range(len(segment.page_ids))):  # the whole segment: no gathering copy
+        return maxsim_segments(query, segment.vectors, segment.offsets, weights)[indices]
     return score_pages(query, [segment.page_vectors(i) for i in indices], weights)
