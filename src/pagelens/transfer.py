@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -59,18 +59,7 @@ def export_index(store: MilvusStore, info: IndexInfo, folder: Path) -> TransferR
     report = TransferReport()
     documents = store.list_documents()
     pa.parquet.write_table(
-        pa.table(
-            {
-                "path": [d.path for d in documents],
-                "content_hash": [d.content_hash for d in documents],
-                "status": [d.status for d in documents],
-                "pages": [d.pages for d in documents],
-                "reason": [d.reason for d in documents],
-                "size": [d.size for d in documents],
-                "indexed_at": [d.indexed_at for d in documents],
-                "metadata": [json.dumps(d.metadata) for d in documents],
-            }
-        ),
+        pa.table(_columns(documents, [f.name for f in fields(DocumentRecord)])),
         folder / "documents.parquet",
     )
     report.documents = len(documents)
@@ -96,13 +85,7 @@ def export_index(store: MilvusStore, info: IndexInfo, folder: Path) -> TransferR
             writer.write_table(
                 pa.table(
                     {
-                        "page_id": [p.page_id for p in complete],
-                        "content_hash": [p.content_hash for p in complete],
-                        "page": [p.page for p in complete],
-                        "n_vectors": [p.n_vectors for p in complete],
-                        "width": [p.width for p in complete],
-                        "height": [p.height for p in complete],
-                        "metadata": [json.dumps(p.metadata) for p in complete],
+                        **_columns(complete, [f.name for f in fields(PageRecord)]),
                         "vectors": [
                             np.ascontiguousarray(vectors[p.page_id], dtype="<f2").tobytes() for p in complete
                         ],
@@ -123,6 +106,14 @@ def export_index(store: MilvusStore, info: IndexInfo, folder: Path) -> TransferR
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return report
+
+
+def _columns(records: Sequence[Any], names: list[str]) -> dict[str, list[Any]]:
+    """Dataclass records -> Parquet columns; the metadata dict travels as JSON text."""
+    return {
+        name: [json.dumps(r.metadata) if name == "metadata" else getattr(r, name) for r in records]
+        for name in names
+    }
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
