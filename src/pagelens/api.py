@@ -66,7 +66,7 @@ def open(  # noqa: A001 - mirrors the builtin on purpose: pagelens.open("folder"
     collection: str = "pagelens",
     device: str = "auto",
     batch_size: int | None = None,
-    candidates: int = DEFAULT_CANDIDATES,
+    candidates: int | None = DEFAULT_CANDIDATES,
     embedder: Embedder | None = None,
 ) -> Index:
     """Open (or create) an index.
@@ -96,7 +96,7 @@ class Index:
         model: str | None = None,
         device: str = "auto",
         batch_size: int | None = None,
-        candidates: int = DEFAULT_CANDIDATES,
+        candidates: int | None = DEFAULT_CANDIDATES,
         embedder: Embedder | None = None,
     ) -> None:
         self.location = location

@@ -1,6 +1,6 @@
 """pagelens' local copy of the stored vectors, for fast candidate generation and exact reranking.
 
-Milvus is the source of truth; this is a cache of it, in segments on disk (memory-mapped float16 page
+Milvus is the source of truth; this is a cache of it, in segments on disk (memory-mapped float32 page
 vectors plus float32 centroids at two granularities), under the index's local folder. The retriever decides which cached pages
 are live from Milvus, fetches what the cache lacks and never serves a page Milvus lacks. Deleting the
 folder is always safe: it is rebuilt from Milvus.
@@ -22,7 +22,7 @@ from pagelens.search.pooling import CENTROIDS_PER_PAGE, page_centroids
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 COARSE_PER_PAGE = 8
 
 
@@ -49,7 +49,9 @@ class Segment:
             name=name,
             page_ids=np.asarray(page_ids, dtype=np.int64),
             offsets=offsets,
-            vectors=np.concatenate(pages).astype(np.float16),
+            # the float16 values Milvus stores, widened once here: exact scoring then needs no conversion
+            # (numpy's float16 -> float32 costs more than the MaxSim matmul itself)
+            vectors=np.concatenate(pages).astype(np.float16).astype(np.float32),
             fine=fine.astype(np.float32),
             coarse=coarse.astype(np.float32),
         )
