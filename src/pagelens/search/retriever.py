@@ -24,7 +24,7 @@ from pagelens.store.milvus import MilvusStore
 log = logging.getLogger(__name__)
 
 DEFAULT_CANDIDATES: int | None = None  # None: auto_candidates(page count)
-MIN_CANDIDATES = 48
+MIN_CANDIDATES = 64
 LARGE_QUERY = 64  # more query vectors than this (an image as the query) are pooled for candidate generation
 QUERY_CENTROIDS = 32
 LARGE_QUERY_FINALISTS = 24
@@ -168,7 +168,7 @@ class Retriever:
 
 def auto_candidates(pages: int) -> int:
     """Pages scored exactly by default: about the square root of the index size, at least MIN_CANDIDATES
-    (measured: recall@10 >= 0.99 at 1,000 pages with 48, >= 0.97 at 10,000 with 100; bench/README.md)."""
+    (measured in bench/search_bench.py: recall@10 0.992 at 1,000 pages with 48, 1.000 with 100)."""
     return max(MIN_CANDIDATES, int(round(pages**0.5)))
 
 

@@ -35,6 +35,10 @@ QUERY_BATCH = 4000
 ID_LIST_BATCH = 2000
 INSERT_ROWS = 256
 OWNER_FILE = "owner.txt"
+# A Milvus server reads at "Bounded" staleness by default: a query right after a write may not see it, and
+# pagelens reads what it just wrote (the document row that commits a document, then the catalog). Strong
+# reads wait for every earlier write. Milvus Lite is always consistent and ignores the setting.
+CONSISTENCY = "Strong"
 
 
 class _QuietIterator(logging.Filter):
@@ -96,7 +100,17 @@ class MilvusStore:
             raise StoreError(f"cannot open index {self.location.describe()}: {exc}") from exc
 
     def _translate(self, exc: Exception) -> IndexError_:
-        message = str(exc)
+        code, details = _grpc_status(exc)
+        if code in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
+            return AuthenticationError(
+                f"Milvus at {self.location.describe()} rejected the credentials ({details}); "
+                "pass the right token (--token or $PAGELENS_TOKEN, as user:password)"
+            )
+        if code == "UNAVAILABLE":
+            return StoreError(
+                f"cannot reach Milvus at {self.location.describe()}: is it running? ({details})"
+            )
+        message = getattr(exc, "message", None) or str(exc)
         lowered = message.lower()
         if "auth" in lowered or "credential" in lowered or "permission" in lowered or "token" in lowered:
             return AuthenticationError(
@@ -139,7 +153,9 @@ class MilvusStore:
         schema.add_field(vector, DataType.FLOAT_VECTOR, dim=dim)
         index = self._client.prepare_index_params()
         index.add_index(field_name=vector, index_type="FLAT", metric_type="IP")
-        self._call("create_collection", name, schema=schema, index_params=index)
+        self._call(
+            "create_collection", name, schema=schema, index_params=index, consistency_level=CONSISTENCY
+        )
         self._call("load_collection", name)
 
     def create(self, dim: int) -> None:
@@ -213,7 +229,9 @@ class MilvusStore:
     def read_info(self) -> IndexInfo | None:
         if not self.exists():
             return None
-        rows = self._call("query", self.meta, filter='key == "info"', output_fields=["value"])
+        rows = self._call(
+            "query", self.meta, filter='key == "info"', output_fields=["value"], consistency_level=CONSISTENCY
+        )
         if not rows:
             return None
         info = IndexInfo(**json.loads(rows[0]["value"]))
@@ -277,7 +295,9 @@ class MilvusStore:
         return result
 
     def count(self, collection: str, filter: str = "") -> int:
-        rows = self._call("query", collection, filter=filter, output_fields=["count(*)"])
+        rows = self._call(
+            "query", collection, filter=filter, output_fields=["count(*)"], consistency_level=CONSISTENCY
+        )
         return int(rows[0]["count(*)"]) if rows else 0
 
     # ---- writing ----------------------------------------------------------------------------------------
@@ -377,6 +397,24 @@ def _unchecked_varchars() -> Iterator[None]:
         yield
     finally:
         entity_helper.CHECK_STR_ARRAY = previous
+
+
+def _grpc_status(exc: BaseException) -> tuple[str | None, str]:
+    """The gRPC status name and details behind a pymilvus error, if any. pymilvus reports a refused
+    connection (bad credentials, server down) as one MilvusException(code=2, "Fail connecting ... illegal
+    connection params or server unavailable") raised from the grpc.RpcError that says which it was."""
+    visited: set[int] = set()
+    seen: BaseException | None = exc
+    while seen is not None and id(seen) not in visited:  # pymilvus raises `e from e`: chains can loop
+        visited.add(id(seen))
+        code = getattr(seen, "code", None)
+        if callable(code):  # grpc.RpcError (a grpc.Call): code() -> grpc.StatusCode
+            with contextlib.suppress(Exception):
+                status = code()
+                details = getattr(seen, "details", None)
+                return getattr(status, "name", str(status)), str(details() if callable(details) else "")
+        seen = seen.__cause__ or seen.__context__
+    return None, ""
 
 
 def _holder(location: IndexLocation) -> str:
