@@ -146,7 +146,7 @@ class Retriever:
             return []
         budget = max(candidates or self.candidates or auto_candidates(self.page_count), k)
         pooled = None if exact or len(query) <= LARGE_QUERY else centroids_and_sizes(query, QUERY_CENTROIDS)
-        if not exact and len(pool) > budget:
+        if not exact and len(pool) > 2 * budget:  # a small pool is cheaper to score exactly than to prune
             rough_query, weights = (query, None) if pooled is None else pooled
             if len(pool) > COARSE_FACTOR * budget:  # first cut on 8 centroids a page
                 scores = _level_scores(self._coarse, pool, rough_query, weights, len(pool) < self.page_count)
