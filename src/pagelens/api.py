@@ -214,7 +214,7 @@ class Index:
             self._embedder_for_writing,
             self._pages_written,
             image_side=self._image_side,
-            batch_size=self.batch_size or _default_batch(self),
+            batch_size=self.batch_size or getattr(self._embedder, "batch_size", None),
             progress=progress,
         )
         if self.info.dim is None:  # a new index: create collections before the first failure is recorded
@@ -534,10 +534,6 @@ class Index:
 
 def _under(path: str, folder: str) -> bool:
     return path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
-def _default_batch(index: Index) -> int:
-    return int(getattr(index.embedder, "batch_size", 4))
 
 
 def _as_matrix(value: Any, path: str, page: int) -> np.ndarray:

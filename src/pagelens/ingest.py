@@ -24,7 +24,7 @@ from pagelens.errors import SourceError, UsageError
 from pagelens.results import Failure, IngestReport
 from pagelens.sources import Document, discover
 from pagelens.sources.datasets import dataset_documents, is_dataset
-from pagelens.sources.render_worker import DEFAULT_PAGE_TIMEOUT, RenderWorker
+from pagelens.sources.render_worker import DEFAULT_PAGE_TIMEOUT, DEFAULT_PREFETCH, RenderWorker
 from pagelens.store.milvus import MilvusStore
 from pagelens.store.records import DocumentRecord, PageRecord, StoredPage, page_id_for
 
@@ -64,7 +64,7 @@ class Ingestor:
         on_pages_written: PagesWritten,
         *,
         image_side: Callable[[], int],
-        batch_size: int = 4,
+        batch_size: int | None = None,
         progress: bool | None = None,
         page_timeout: float = DEFAULT_PAGE_TIMEOUT,
     ) -> None:
@@ -72,9 +72,17 @@ class Ingestor:
         self.embedder = embedder
         self.on_pages_written = on_pages_written
         self.image_side = image_side
-        self.batch_size = max(1, batch_size)
+        self._batch_size = batch_size
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.page_timeout = page_timeout
+
+    @property
+    def batch_size(self) -> int:
+        """Pages per model call: as asked, else the model's own default. Resolved only when there is
+        something to embed, so a run that changes nothing loads no model."""
+        if self._batch_size is None:
+            self._batch_size = int(getattr(self.embedder(), "batch_size", 4))
+        return max(1, self._batch_size)
 
     # ---- planning ---------------------------------------------------------------------------------------
     def run(
@@ -111,7 +119,7 @@ class Ingestor:
         known = {d.path: d for d in self.store.list_documents()}
         live_hashes = {d.content_hash: d for d in known.values() if d.status == "indexed"}
         jobs: dict[str, _Job] = {}
-        with RenderWorker(page_timeout=self.page_timeout, prefetch=max(8, 2 * self.batch_size)) as worker:
+        with RenderWorker(page_timeout=self.page_timeout, prefetch=2 * DEFAULT_PREFETCH) as worker:
             for item in items:
                 self._plan(worker, item, known, live_hashes, jobs, report, password, metadata)
             if jobs:
