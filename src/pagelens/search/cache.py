@@ -112,6 +112,10 @@ class VectorCache:
         target.mkdir(parents=True, exist_ok=True)
         for field in FIELDS:
             np.save(target / f"{field}.npy", getattr(segment, field))
+        # keep the memory-mapped copy, not the arrays just built: the OS pages them in and out as needed
+        segment = Segment(
+            name=segment.name, **{f: np.load(target / f"{f}.npy", mmap_mode="r") for f in FIELDS}
+        )
         self.segments.append(segment)
         self._write_manifest()
         return segment
