@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "vidore/colqwen2.5-v0.2"
-CPU_MODEL = "vidore/colSmol-256M"
 DEFAULT_IMAGE_SIDE = 1024
 
 WRITE_BATCH_PAGES = 64

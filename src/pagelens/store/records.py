@@ -17,11 +17,6 @@ def page_id_for(content_hash: str, page: int) -> int:
     return int.from_bytes(digest, "big")
 
 
-def embedding_hash(path: str, page: int) -> str:
-    """Content identity for pages that arrive as embeddings (no file bytes to hash)."""
-    return "emb:" + hashlib.sha256(f"{path}\0{page}".encode()).hexdigest()
-
-
 @dataclass
 class IndexInfo:
     """What an index remembers about itself."""
@@ -30,7 +25,6 @@ class IndexInfo:
     dim: int | None
     schema_version: int = SCHEMA_VERSION
     vector_dtype: str = "float16"
-    pool_factor: int = 1
 
 
 @dataclass
