@@ -64,11 +64,17 @@ def main() -> int:
             failures += [f"cycle {cycles}: {p}" for p in differences(got, expected)]
             shutil.rmtree(target, ignore_errors=True)
         pages = len(expected["page_ids"])
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Milvus Lite, FakeEmbedder (deterministic)")
-        print("| documents | pages | clean run (s) | kills | cycles (each resumed to the end) | pages lost | pages duplicated | equal to clean run |")
+        print(
+            f"machine: {platform.machine()}, {os.cpu_count()} cores, Milvus Lite, FakeEmbedder (deterministic)"
+        )
+        print(
+            "| documents | pages | clean run (s) | kills | cycles (each resumed to the end) | pages lost | pages duplicated | equal to clean run |"
+        )
         print("|---|---|---|---|---|---|---|---|")
         verdict = "yes" if not failures else "; ".join(failures)
-        print(f"| {args.docs} | {pages} | {clean_seconds:.1f} | {kills} | {cycles} | {lost} | {duplicated} | {verdict} |")
+        print(
+            f"| {args.docs} | {pages} | {clean_seconds:.1f} | {kills} | {cycles} | {lost} | {duplicated} | {verdict} |"
+        )
         return 0 if not failures and lost == 0 and duplicated == 0 else 1
     finally:
         shutil.rmtree(work, ignore_errors=True)

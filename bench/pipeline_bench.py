@@ -25,7 +25,13 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "docs"
-QUERIES = ["revenue by quarter", "table of results", "organisation chart", "signature and date", "map of the area"]
+QUERIES = [
+    "revenue by quarter",
+    "table of results",
+    "organisation chart",
+    "signature and date",
+    "map of the area",
+]
 
 
 def pick_pdfs(pages_wanted: int, folder: Path) -> int:
@@ -48,8 +54,12 @@ def pick_pdfs(pages_wanted: int, folder: Path) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=None, help="checkpoint folder or hub name (default: tiny colqwen2)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--model", default=None, help="checkpoint folder or hub name (default: tiny colqwen2)"
+    )
     parser.add_argument("--tiny-family", default="colqwen2")
     parser.add_argument("--pages", type=int, default=100)
     parser.add_argument("--device", default="auto")
@@ -76,7 +86,11 @@ def main() -> int:
 
         # stage alone: rasterize
         started = time.perf_counter()
-        images = [p.image for pdf in sorted(docs.iterdir()) for p in iter_pages(Document.from_path(pdf), embedder.image_side)]
+        images = [
+            p.image
+            for pdf in sorted(docs.iterdir())
+            for p in iter_pages(Document.from_path(pdf), embedder.image_side)
+        ]
         raster_s = time.perf_counter() - started
 
         # stage alone: model forward passes on the same pages (the ceiling)
@@ -121,26 +135,36 @@ def main() -> int:
             indexed = index.status().pages
 
         cpu = platform.processor() or platform.machine()
-        print(f"machine: {cpu}, {os.cpu_count()} cores; device {getattr(embedder, 'device', args.device)}; "
-              f"model {model if args.model else 'tiny ' + args.tiny_family + ' (random init)'}; batch {batch}; "
-              f"{pages} real PDF pages from ../shared/corpus/docs, {mean_vectors:.0f} vectors/page, Milvus Lite")
+        print(
+            f"machine: {cpu}, {os.cpu_count()} cores; device {getattr(embedder, 'device', args.device)}; "
+            f"model {model if args.model else 'tiny ' + args.tiny_family + ' (random init)'}; batch {batch}; "
+            f"{pages} real PDF pages from ../shared/corpus/docs, {mean_vectors:.0f} vectors/page, Milvus Lite"
+        )
         print()
         print("| stage | seconds | pages/s |")
         print("|---|---:|---:|")
         print(f"| rasterize alone (pypdfium2, in process) | {raster_s:.2f} | {pages / raster_s:.1f} |")
         print(f"| model alone (forward passes; the ceiling) | {model_s:.2f} | {pages / model_s:.1f} |")
         print(f"| store alone (add_embeddings into Milvus Lite) | {store_s:.2f} | {pages / store_s:.1f} |")
-        print(f"| **pipeline** (`index.add`: worker rendering + model + background store) | {pipeline_s:.2f} | "
-              f"{report.pages_added / pipeline_s:.1f} |")
+        print(
+            f"| **pipeline** (`index.add`: worker rendering + model + background store) | {pipeline_s:.2f} | "
+            f"{report.pages_added / pipeline_s:.1f} |"
+        )
         print()
         print(f"pipeline / model-only: {(report.pages_added / pipeline_s) / (pages / model_s):.2f}")
         t = report.timings
-        print(f"pipeline split (s): waiting for rasterize {t['rasterize']:.2f}, embed {t['embed']:.2f}, "
-              f"store (background thread) {t['store']:.2f}; pages indexed {indexed}")
+        print(
+            f"pipeline split (s): waiting for rasterize {t['rasterize']:.2f}, embed {t['embed']:.2f}, "
+            f"store (background thread) {t['store']:.2f}; pages indexed {indexed}"
+        )
         print()
         print(f"| search on {indexed} pages | p50 (ms) | p95 (ms) |")
         print("|---|---:|---:|")
-        for name, values in (("text query, incl. query embedding", text_ms), ("search_embedding (text query vectors)", search_ms), ("search_embedding (image query vectors)", image_ms)):
+        for name, values in (
+            ("text query, incl. query embedding", text_ms),
+            ("search_embedding (text query vectors)", search_ms),
+            ("search_embedding (image query vectors)", image_ms),
+        ):
             print(f"| {name} | {np.percentile(values, 50):.1f} | {np.percentile(values, 95):.1f} |")
         return 0
     finally:

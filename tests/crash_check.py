@@ -18,12 +18,16 @@ RUNNER = Path(__file__).with_name("index_runner.py")
 def run_indexer(index: Path, inputs: list[Path], kill_after: float | None = None) -> dict[str, Any] | None:
     """Run the indexer; with `kill_after`, SIGKILL it after that many seconds (None if it was killed)."""
     command = [sys.executable, str(RUNNER), str(index), *map(str, inputs)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
     if kill_after is not None:
         try:
             process.wait(timeout=kill_after)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # the indexer and its render worker, like kill -9 on a group
+            os.killpg(
+                process.pid, signal.SIGKILL
+            )  # the indexer and its render worker, like kill -9 on a group
             process.wait()
             return None
     out, err = process.communicate(timeout=600)
@@ -66,4 +70,3 @@ def differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     elif any(not np.array_equal(a["vectors"][k], b["vectors"][k]) for k in a["vectors"]):
         problems.append("vectors differ")
     return problems
-

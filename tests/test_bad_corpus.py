@@ -27,7 +27,9 @@ def _check(inputs: list[Path], tmp_path: Path, model: Path) -> dict:  # type: ig
     failed_lines = [line for line in result.stderr.splitlines() if line.startswith("failed: ")]
     failed_paths = [f["path"] for f in report["failed"]]
     assert len(failed_paths) == len(set(failed_paths)) == len(failed_lines)  # each failure once
-    assert all(f["reason"] and f["path"] in line for f, line in zip(report["failed"], failed_lines, strict=True))
+    assert all(
+        f["reason"] and f["path"] in line for f, line in zip(report["failed"], failed_lines, strict=True)
+    )
 
     status = json.loads(_run("status", "--json", env=env).stdout)
     assert {f["path"] for f in status["failed"]} == set(failed_paths)

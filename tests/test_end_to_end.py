@@ -97,7 +97,9 @@ def test_search_ranking_equals_independent_brute_force(
             for page, score in ours.items():
                 assert score == pytest.approx(reference[page - 1], abs=TOLERANCE)
             ranked = [reference[h.page - 1] for h in hits]
-            assert all(a >= b - TOLERANCE for a, b in zip(ranked, ranked[1:], strict=False))  # best first, up to rounding
+            assert all(
+                a >= b - TOLERANCE for a, b in zip(ranked, ranked[1:], strict=False)
+            )  # best first, up to rounding
             assert hits[0].score == pytest.approx(reference.max(), abs=TOLERANCE)
 
 

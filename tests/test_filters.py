@@ -58,7 +58,10 @@ def test_path_glob_and_prefix_filters(thousand) -> None:  # type: ignore[no-unty
     hits = index.search_embedding(_query(records, 5), k=50, filter={"path": "/data/reports/"})
     assert len(hits) == 10 and all("/reports/" in h.path for h in hits)
     globbed = index.search_embedding(_query(records, 5), k=50, filter=Filter(path="*/doc1.pdf", pages=(2, 3)))
-    assert sorted((h.path, h.page) for h in globbed) == [("/data/misc/doc1.pdf", 2), ("/data/misc/doc1.pdf", 3)]
+    assert sorted((h.path, h.page) for h in globbed) == [
+        ("/data/misc/doc1.pdf", 2),
+        ("/data/misc/doc1.pdf", 3),
+    ]
     assert index.search_embedding(_query(records, 5), k=5, filter={"path": "/nowhere/*"}) == []
 
 

@@ -142,6 +142,9 @@ def test_a_large_query_is_pooled_for_candidates_but_scored_exactly(tmp_path: Pat
             query = _unit(page[rng.choice(len(page), 400)] + 0.02 * rng.standard_normal((400, 128)))
             fast = index.search_embedding(query, k=5)
             exact = index.search_embedding(query, k=5, exact=True)
-            assert (fast[0].path, fast[0].page) == (records[int(target)]["path"], records[int(target)]["page"])
+            assert (fast[0].path, fast[0].page) == (
+                records[int(target)]["path"],
+                records[int(target)]["page"],
+            )
             assert fast[0].page_id == exact[0].page_id
             np.testing.assert_allclose(fast[0].score, exact[0].score, rtol=1e-6)
