@@ -146,28 +146,20 @@ def _paligemma_config(processor: Any) -> Any:
 
 
 def _build_colpali(folder: Path) -> None:
-    import torch
     from colpali_engine.models import ColPali, ColPaliProcessor
 
     processor = _paligemma_processor(ColPaliProcessor)
     config = _paligemma_config(processor)
     config.architectures = ["ColPali"]
-    torch.manual_seed(_SEED)
-    model = ColPali(config)
-    processor.save_pretrained(folder)
-    model.save_pretrained(folder)
+    _save(folder, processor, ColPali, config)
 
 
 def _build_hf_colpali(folder: Path) -> None:
-    import torch
     from transformers import ColPaliConfig, ColPaliForRetrieval, ColPaliProcessor
 
     processor = _paligemma_processor(ColPaliProcessor)
     config = ColPaliConfig(vlm_config=_paligemma_config(processor), embedding_dim=EMBEDDING_DIM)
-    torch.manual_seed(_SEED)
-    model = ColPaliForRetrieval(config)
-    processor.save_pretrained(folder)
-    model.save_pretrained(folder)
+    _save(folder, processor, ColPaliForRetrieval, config)
 
 
 # --- Qwen2-VL / Qwen2.5-VL (ColQwen2, ColQwen2_5, ColQwen2ForRetrieval) --------------------------
@@ -276,48 +268,35 @@ def _qwen2_5_vl_config(processor: Any) -> Any:
 
 
 def _build_colqwen2(folder: Path) -> None:
-    import torch
     from colpali_engine.models import ColQwen2, ColQwen2Processor
 
     processor = _qwen_processor(ColQwen2Processor)
     config = _qwen2_vl_config(processor)
     config.architectures = ["ColQwen2"]
-    torch.manual_seed(_SEED)
-    model = ColQwen2(config)
-    processor.save_pretrained(folder)
-    model.save_pretrained(folder)
+    _save(folder, processor, ColQwen2, config)
 
 
 def _build_colqwen2_5(folder: Path) -> None:
-    import torch
     from colpali_engine.models import ColQwen2_5, ColQwen2_5_Processor
 
     processor = _qwen_processor(ColQwen2_5_Processor)
     config = _qwen2_5_vl_config(processor)
     config.architectures = ["ColQwen2_5"]
-    torch.manual_seed(_SEED)
-    model = ColQwen2_5(config)
-    processor.save_pretrained(folder)
-    model.save_pretrained(folder)
+    _save(folder, processor, ColQwen2_5, config)
 
 
 def _build_hf_colqwen2(folder: Path) -> None:
-    import torch
     from transformers import ColQwen2Config, ColQwen2ForRetrieval, ColQwen2Processor
 
     processor = _qwen_processor(ColQwen2Processor)
     config = ColQwen2Config(vlm_config=_qwen2_vl_config(processor), embedding_dim=EMBEDDING_DIM)
-    torch.manual_seed(_SEED)
-    model = ColQwen2ForRetrieval(config)
-    processor.save_pretrained(folder)
-    model.save_pretrained(folder)
+    _save(folder, processor, ColQwen2ForRetrieval, config)
 
 
 # --- Idefics3 (ColIdefics3, the ColSmol family) --------------------------------------------------
 
 
 def _build_colidefics3(folder: Path) -> None:
-    import torch
     from colpali_engine.models import ColIdefics3, ColIdefics3Processor
     from transformers import Idefics3Config, Idefics3ImageProcessor, Idefics3VisionConfig, LlamaConfig
 
@@ -371,10 +350,7 @@ def _build_colidefics3(folder: Path) -> None:
         pad_token_id=tokenizer.pad_token_id,
     )
     config.architectures = ["ColIdefics3"]
-    torch.manual_seed(_SEED)
-    model = ColIdefics3(config)
-    processor.save_pretrained(folder)
-    model.save_pretrained(folder)
+    _save(folder, processor, ColIdefics3, config)
 
 
 _BUILDERS: dict[str, Callable[[Path], None]] = {
@@ -385,6 +361,16 @@ _BUILDERS: dict[str, Callable[[Path], None]] = {
     "hf-colpali": _build_hf_colpali,
     "hf-colqwen2": _build_hf_colqwen2,
 }
+
+
+def _save(folder: Path, processor: Any, model_class: Any, config: Any) -> None:
+    """A randomly initialised model from `config` (seeded: the same weights every time), saved with its processor."""
+    import torch
+
+    torch.manual_seed(_SEED)
+    model = model_class(config)
+    processor.save_pretrained(folder)
+    model.save_pretrained(folder)
 
 
 def build_tiny_model(family: str, folder: Path) -> Path:
