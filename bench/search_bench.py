@@ -362,9 +362,9 @@ print(json.dumps({"open": t1 - t0, "refresh": t2 - t1, "query": t3 - t2, "delta"
 """
 
 
-def fresh_open(folder: Path, query: np.ndarray, threads: int | None) -> dict[str, float] | None:
+def fresh_open(folder: Path, query: np.ndarray, threads: int | None) -> dict[str, Any]:
     """Open `folder` in a fresh Python process (open + refresh + one query): the memory a serving process
-    holds, free of this process' allocator history. None if the child fails."""
+    holds, free of this process' allocator history. {"error": why} if the child fails."""
     import json
     import subprocess
 
@@ -382,7 +382,8 @@ def fresh_open(folder: Path, query: np.ndarray, threads: int | None) -> dict[str
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         log(f"fresh-process open failed ({done.returncode}): {done.stderr[-500:]}")
-        return None
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"exit {done.returncode}: {last[:300]}"}
     return json.loads(lines[-1])
 
 
@@ -519,6 +520,9 @@ def run_size(
 
     # ---- pagelens reopened with other candidate counts --------------------------------------------------
     fresh = fresh_open(folder, query_vectors[0], blas_threads()) if candidates else None
+    if fresh is not None and "error" in fresh:
+        result.notes.append(f"pagelens reopened in a fresh process FAILED ({fresh['error']}): no RAM figure")
+        fresh = None
     if fresh is not None:
         result.phases.append(("pagelens, fresh process", "open", fresh["open"]))
         result.phases.append(("pagelens, fresh process", "refresh", fresh["refresh"]))
