@@ -7,6 +7,7 @@ Only the standard library is imported at start, so `pagelens --help` is instant.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import os
@@ -20,6 +21,10 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 QUIET_LOADING = frozenset({"search", "similar", "eval"})
+
+#: Commands that live in modules of their own. Each module imports only the standard library at its top and
+#: has `register(commands)`, which adds its subparser(s) and sets `handler=` on each (see pagelens/commands/).
+COMMAND_MODULES: tuple[str, ...] = ()
 
 log = logging.getLogger("pagelens")
 
@@ -84,14 +89,22 @@ def _positive(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """No abbreviated options: `--mode` must never be read as `--model`, nor a typo as another option."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="pagelens",
         description="Search PDFs and scanned pages by how they look (ColPali-family models + Milvus).",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     parser.add_argument("--version", action="version", version=_version())
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     index = commands.add_parser("index", help="index PDFs, images and folders")
     index.add_argument("paths", nargs="+", metavar="PATH")
@@ -184,6 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--id-column", default=None, help="ViDoRe/BEIR: the corpus id column")
     evaluate.add_argument("--json", action="store_true", help="print JSON")
     evaluate.set_defaults(handler=cmd_eval)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(commands)
     return parser
 
 
