@@ -12,6 +12,7 @@ import pytest
 from pagelens.testing.tiny_models import (  # noqa: F401 - re-exported for tests
     EMBEDDING_DIM,
     EXPECTED_MODEL_CLASS,
+    TINY_DIMS,
     TINY_FAMILIES,
     build_tiny_adapter,
     build_tiny_model,

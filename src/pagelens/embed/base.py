@@ -16,7 +16,7 @@ from PIL import Image
 
 from pagelens.embed.checkpoint import Checkpoint, download_hint
 from pagelens.embed.device import check_batch_size, default_dtype, resolve_device
-from pagelens.embed.registry import BackendSpec, ImageSideRule, import_object
+from pagelens.embed.registry import BackendSpec, ImageSideRule, import_backend_class
 from pagelens.embed.torchvision_compat import ensure_torchvision_importable
 from pagelens.errors import ModelError, ModelNotAvailableError
 
@@ -76,8 +76,8 @@ class TorchEmbedder:
         model_kwargs: dict[str, Any] = {"dtype": dtype}
         if resolved != "cpu":
             model_kwargs["device_map"] = resolved
-        model = load_pretrained(checkpoint, spec.model_class, "model", **model_kwargs).eval()
-        processor = load_pretrained(checkpoint, spec.processor_class, "processor")
+        model = load_pretrained(checkpoint, spec, spec.model_class, "model", **model_kwargs).eval()
+        processor = load_pretrained(checkpoint, spec, spec.processor_class, "processor")
         embedder = cls(
             model_id=checkpoint.name,
             spec=spec,
@@ -150,12 +150,12 @@ class TorchEmbedder:
 # -- loading helpers shared by the backends -------------------------------------------------------
 
 
-def load_pretrained(checkpoint: Checkpoint, target: str, what: str, **kwargs: Any) -> Any:
+def load_pretrained(checkpoint: Checkpoint, spec: BackendSpec, target: str, what: str, **kwargs: Any) -> Any:
     """`from_pretrained` of the class named by `target` ("module:attr"), with pagelens errors.
 
     For adapters whose processor files are missing, the base model's are used (`what` == "processor").
     """
-    cls = import_object(target)
+    cls = import_backend_class(spec, target)
     kwargs.setdefault("local_files_only", checkpoint.local_files_only)
     try:
         return cls.from_pretrained(checkpoint.location, **kwargs)
@@ -189,7 +189,9 @@ def image_side_for(rule: ImageSideRule, image_processor: Any) -> int:
     - max_pixels (Qwen2-VL family): the processor keeps the aspect ratio and scales to a pixel budget (capped
       here at the 768 x 28 x 28 pixels the ColQwen retrievers were trained with); render so that pages as
       elongated as 1:2 still reach the budget: long side sqrt(2 x budget), 1,098 px for the 768-token budget.
-    - longest_edge (Idefics3): the processor scales the long side to exactly `size["longest_edge"]`.
+    - longest_edge (Idefics3, ModernVBert): the processor scales the long side to exactly
+      `size["longest_edge"]`.
+    - max_side (NeoMME): native resolution, long side capped at `max_side` when the checkpoint sets one.
     """
     size = _size_dict(image_processor)
     if rule == "fixed":
@@ -203,6 +205,9 @@ def image_side_for(rule: ImageSideRule, image_processor: Any) -> int:
         )
         budget = int(budget) if budget else QWEN_TRAINING_MAX_PIXELS
         return math.ceil(math.sqrt(2 * min(budget, QWEN_TRAINING_MAX_PIXELS)))
+    if rule == "max_side":
+        cap = getattr(image_processor, "max_side", None)
+        return int(cap) if cap else 1456
     longest = size.get("longest_edge")
     return int(longest) if longest else 1456
 

@@ -5,7 +5,9 @@ byte-level BPE tokenizer trained with `tokenizers` on a few strings plus the fam
 image processor constructed directly. Each builder saves the processor and the model with `save_pretrained`
 into a folder that `pagelens.embed.load_embedder(folder)` (or the model class's own `from_pretrained`) loads
 like a real checkpoint.
-Like the real checkpoints, every tiny model projects to 128-dimensional embeddings.
+Most tiny models project to 128-dimensional embeddings, like most real checkpoints; the tiny ColQwen3 projects
+to 320 (colpali-engine's ColQwen3 fixes it, as tomoro's checkpoints use) and the tiny ColQwen3.5 to 512 (set
+by its config), so that other embedding sizes are tested end to end (`TINY_DIMS`).
 
 Shipped in the package so users can test their own pipelines offline, and so the demo runs where the Hugging
 Face Hub cannot be reached:  python -m pagelens.testing.tiny_models colqwen2 FOLDER
@@ -19,21 +21,45 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-#: Family names accepted by `build_tiny_model`. The first four are colpali-engine model classes, the last
-#: two are transformers-native (`ColPaliForRetrieval`, `ColQwen2ForRetrieval`).
-TINY_FAMILIES: list[str] = ["colpali", "colqwen2", "colqwen2_5", "colidefics3", "hf-colpali", "hf-colqwen2"]
+#: Family names accepted by `build_tiny_model` (the backend keys of `pagelens.embed.registry`): colpali-engine
+#: model classes, then transformers-native ones ("hf-...").
+TINY_FAMILIES: list[str] = [
+    "colpali",
+    "colqwen2",
+    "colqwen2_5",
+    "colidefics3",
+    "colqwen3",
+    "colqwen3_5",
+    "colmodernvbert",
+    "colgemma3",
+    "hf-colpali",
+    "hf-colqwen2",
+    "hf-colmodernvbert",
+    "hf-neomme",
+]
 
 #: Which class `pagelens.embed` should pick for each family, as "module:attr".
 EXPECTED_MODEL_CLASS: dict[str, str] = {
-    "colpali": "colpali_engine.models:ColPali",
-    "colqwen2": "colpali_engine.models:ColQwen2",
-    "colqwen2_5": "colpali_engine.models:ColQwen2_5",
-    "colidefics3": "colpali_engine.models:ColIdefics3",
+    "colpali": "colpali_engine.models.paligemma.colpali:ColPali",
+    "colqwen2": "colpali_engine.models.qwen2.colqwen2:ColQwen2",
+    "colqwen2_5": "colpali_engine.models.qwen2_5.colqwen2_5:ColQwen2_5",
+    "colidefics3": "colpali_engine.models.idefics3.colidefics3:ColIdefics3",
+    "colqwen3": "colpali_engine.models.qwen3.colqwen3:ColQwen3",
+    "colqwen3_5": "colpali_engine.models.qwen3_5.colqwen3_5:ColQwen3_5",
+    "colmodernvbert": "colpali_engine.models.modernvbert.colmodernvbert:ColModernVBert",
+    "colgemma3": "colpali_engine.models.gemma3.colgemma3:ColGemma3",
     "hf-colpali": "transformers:ColPaliForRetrieval",
     "hf-colqwen2": "transformers:ColQwen2ForRetrieval",
+    "hf-colmodernvbert": "transformers:ColModernVBertForRetrieval",
+    "hf-neomme": "transformers:NeoMMEForRetrieval",
 }
 
 EMBEDDING_DIM = 128
+#: Embedding size of each tiny family.
+TINY_DIMS: dict[str, int] = {family: EMBEDDING_DIM for family in TINY_FAMILIES} | {
+    "colqwen3": 320,
+    "colqwen3_5": 512,
+}
 _SEED = 1234
 _TRAINING_TEXT = [
     "Where is the ColBERT performance table?",
@@ -353,13 +379,337 @@ def _build_colidefics3(folder: Path) -> None:
     _save(folder, processor, ColIdefics3, config)
 
 
+# --- Qwen3-VL / Qwen3.5 (ColQwen3, ColQwen3_5) --------------------------------------------------------
+
+
+def _qwen3_processor(processor_cls: Any) -> Any:
+    """Qwen3-VL's processing: 16 px patches merged 2 x 2, so one image token covers 32 x 32 pixels."""
+    from transformers import Qwen2VLImageProcessor
+    from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
+
+    image_processor = Qwen2VLImageProcessor(
+        min_pixels=32 * 32, max_pixels=6 * 32 * 32, patch_size=16, temporal_patch_size=2, merge_size=2
+    )
+    video_processor = Qwen3VLVideoProcessor(
+        size={"shortest_edge": 32 * 32, "longest_edge": 6 * 32 * 32}, patch_size=16
+    )
+    tokenizer = _byte_level_tokenizer(_QWEN_SPECIALS, bos=None, eos="<|im_end|>", pad="<|endoftext|>")
+    return processor_cls(
+        image_processor=image_processor, tokenizer=tokenizer, video_processor=video_processor
+    )
+
+
+def _qwen3_text(tokenizer: Any, **extra: Any) -> dict[str, Any]:
+    return {
+        "vocab_size": len(tokenizer),
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "head_dim": 16,
+        "max_position_embeddings": 512,
+        "rope_parameters": {
+            "rope_type": "default",
+            "rope_theta": 10000.0,
+            "mrope_section": [2, 3, 3],
+            "mrope_interleaved": True,
+        },
+        "pad_token_id": tokenizer.pad_token_id,
+        **extra,
+    }
+
+
+_QWEN3_VISION: dict[str, Any] = {
+    "depth": 1,
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_heads": 2,
+    "patch_size": 16,
+    "spatial_merge_size": 2,
+    "temporal_patch_size": 2,
+    "out_hidden_size": 64,
+    "num_position_embeddings": 64,
+}
+
+
+def _build_colqwen3(folder: Path) -> None:
+    from colpali_engine.models.qwen3.colqwen3 import ColQwen3, ColQwen3Processor
+    from transformers import Qwen3VLConfig
+
+    processor = _qwen3_processor(ColQwen3Processor)
+    vision = dict(_QWEN3_VISION, deepstack_visual_indexes=[0])
+    config = Qwen3VLConfig(
+        text_config=_qwen3_text(processor.tokenizer), vision_config=vision, **_qwen_ids(processor.tokenizer)
+    )
+    config.architectures = ["ColQwen3"]  # ColQwen3 always projects to 320 dimensions
+    _save(folder, processor, ColQwen3, config)
+
+
+def _build_colqwen3_5(folder: Path) -> None:
+    from colpali_engine.models.qwen3_5.colqwen3_5 import ColQwen3_5, ColQwen3_5Processor
+    from transformers import Qwen3_5Config
+
+    processor = _qwen3_processor(ColQwen3_5Processor)
+    # one Gated DeltaNet (linear attention) layer and one full-attention layer, as Qwen3.5 interleaves them
+    text = _qwen3_text(
+        processor.tokenizer,
+        num_hidden_layers=2,
+        layer_types=["linear_attention", "full_attention"],
+        linear_key_head_dim=16,
+        linear_value_head_dim=16,
+        linear_num_key_heads=2,
+        linear_num_value_heads=4,
+    )
+    text["rope_parameters"] = dict(text["rope_parameters"], partial_rotary_factor=1.0)
+    config = Qwen3_5Config(text_config=text, vision_config=_QWEN3_VISION, **_qwen_ids(processor.tokenizer))
+    config.dim = TINY_DIMS["colqwen3_5"]  # ColQwen3_5 reads its projection size from config.dim
+    config.architectures = ["ColQwen3_5"]
+    _save(folder, processor, ColQwen3_5, config)
+
+
+# --- ModernVBert (ColModernVBert, ColModernVBertForRetrieval) ------------------------------------------
+
+_ROW_COL = [f"<row_{i + 1}_col_{j + 1}>" for i in range(6) for j in range(6)]
+
+
+def _modernvbert_parts() -> tuple[Any, Any]:
+    from transformers import Idefics3ImageProcessor
+
+    specials = [
+        "<|endoftext|>",
+        "<|begin_of_text|>",
+        "<end_of_utterance>",
+        "<fake_token_around_image>",
+        "<image>",
+        "<global-img>",
+        *_ROW_COL,
+    ]
+    tokenizer = _byte_level_tokenizer(
+        specials, bos="<|begin_of_text|>", eos="<end_of_utterance>", pad="<|endoftext|>"
+    )
+    image_processor = Idefics3ImageProcessor(
+        size={"longest_edge": 64},
+        max_image_size={"longest_edge": 32},
+        do_image_splitting=True,
+        image_mean=[0.5, 0.5, 0.5],
+        image_std=[0.5, 0.5, 0.5],
+    )
+    return tokenizer, image_processor
+
+
+def _modernvbert_config(tokenizer: Any, image_token_id: int) -> Any:
+    from transformers import ModernVBertConfig
+
+    text = {
+        "model_type": "modernbert",
+        "vocab_size": len(tokenizer),
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 4,
+        "max_position_embeddings": 512,
+        "pad_token_id": tokenizer.pad_token_id,
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "cls_token_id": tokenizer.bos_token_id,
+        "sep_token_id": tokenizer.eos_token_id,
+    }
+    vision = {
+        "model_type": "siglip_vision_model",
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "image_size": 32,
+        "patch_size": 16,
+    }
+    # 32 px tiles, 16 px patches -> 4 patches, pixel-shuffled by 2 -> 1 image token per tile (image_seq_len=1)
+    return ModernVBertConfig(
+        text_config=text,
+        vision_config=vision,
+        pixel_shuffle_factor=2,
+        image_token_id=image_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+
+
+def _build_colmodernvbert(folder: Path) -> None:
+    from colpali_engine.models.modernvbert.colmodernvbert import ColModernVBert, ColModernVBertProcessor
+
+    tokenizer, image_processor = _modernvbert_parts()
+    processor = ColModernVBertProcessor(image_processor=image_processor, tokenizer=tokenizer, image_seq_len=1)
+    config = _modernvbert_config(tokenizer, processor.image_token_id)
+    config.architectures = ["ColModernVBert"]
+    _save(folder, processor, ColModernVBert, config)
+
+
+def _build_hf_colmodernvbert(folder: Path) -> None:
+    from transformers import ColModernVBertConfig, ColModernVBertForRetrieval, ColModernVBertProcessor
+
+    tokenizer, image_processor = _modernvbert_parts()
+    processor = ColModernVBertProcessor(image_processor=image_processor, tokenizer=tokenizer, image_seq_len=1)
+    config = ColModernVBertConfig(
+        vlm_config=_modernvbert_config(tokenizer, processor.image_token_id), embedding_dim=EMBEDDING_DIM
+    )
+    _save(folder, processor, ColModernVBertForRetrieval, config)
+
+
+# --- Gemma 3 (ColGemma3) -------------------------------------------------------------------------------
+
+#: A minimal Gemma-style chat template: ColGemmaProcessor3 formats pages and queries through it.
+_GEMMA_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}<start_of_turn>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for item in message['content'] %}{% if item['type'] == 'image' %}<start_of_image>"
+    "{% elif item['type'] == 'text' %}{{ item['text'] }}{% endif %}{% endfor %}{% endif %}<end_of_turn>\n"
+    "{% endfor %}{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
+)
+
+
+def _build_colgemma3(folder: Path) -> None:
+    from colpali_engine.models.gemma3.colgemma3 import ColGemma3, ColGemmaProcessor3
+    from transformers import Gemma3Config, Gemma3ImageProcessor
+
+    specials = [
+        "<pad>",
+        "<eos>",
+        "<bos>",
+        "<unk>",
+        "<start_of_turn>",
+        "<end_of_turn>",
+        "<start_of_image>",
+        "<end_of_image>",
+        "<image_soft_token>",
+    ]
+    named = {
+        "boi_token": "<start_of_image>",
+        "eoi_token": "<end_of_image>",
+        "image_token": "<image_soft_token>",
+    }
+    tokenizer = _byte_level_tokenizer(
+        specials,
+        bos="<bos>",
+        eos="<eos>",
+        pad="<pad>",
+        unk="<unk>",
+        extra_init={"extra_special_tokens": named, "chat_template": _GEMMA_TEMPLATE},
+    )
+    image_processor = Gemma3ImageProcessor(
+        size={"height": 28, "width": 28}, image_mean=[0.5] * 3, image_std=[0.5] * 3, do_pan_and_scan=False
+    )
+    # 28 px, 14 px patches -> 2 x 2 patches -> 4 image tokens (mm_tokens_per_image)
+    processor = ColGemmaProcessor3(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        image_seq_length=4,
+        chat_template=_GEMMA_TEMPLATE,
+    )
+    text = {
+        "model_type": "gemma3_text",
+        "vocab_size": len(tokenizer),
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 1,
+        "head_dim": 32,
+        "max_position_embeddings": 512,
+        "sliding_window": 64,
+        "pad_token_id": tokenizer.pad_token_id,
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+    }
+    vision = {
+        "model_type": "siglip_vision_model",
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "image_size": 28,
+        "patch_size": 14,
+    }
+    config = Gemma3Config(
+        text_config=text,
+        vision_config=vision,
+        mm_tokens_per_image=4,
+        boi_token_index=tokenizer.convert_tokens_to_ids("<start_of_image>"),
+        eoi_token_index=tokenizer.convert_tokens_to_ids("<end_of_image>"),
+        image_token_index=tokenizer.convert_tokens_to_ids("<image_soft_token>"),
+    )
+    config.architectures = ["ColGemma3"]
+    _save(folder, processor, ColGemma3, config)
+
+
+# --- NeoMME (NeoMMEForRetrieval) ------------------------------------------------------------------------
+
+_NEOMME_SPECIALS = ["<pad>", "<bos>", "<eos>", "<unk>", "<mask>", "<doc>", "<img>", "<row>", "<query>"]
+#: A retrieval template in the shape NeoMMEProcessor checks: a document page is exactly "<doc><img>" (the
+#: processor expands <img> into the patch grid), a query starts with its task marker and ends with mask
+#: tokens (query expansion). Real checkpoints ship their own template; this one is for the tiny model only.
+_NEOMME_TEMPLATE = (
+    "{% for message in messages %}{% for item in message['content'] %}"
+    "{% if task == 'document' %}<doc>{% if item['type'] == 'image' %}<img>{% else %}{{ item['text'] }}{% endif %}"
+    "{% else %}<query>{{ item['text'] }}<mask><mask><mask><mask>{% endif %}{% endfor %}{% endfor %}"
+)
+
+
+def _build_hf_neomme(folder: Path) -> None:
+    from transformers import NeoMMEConfig, NeoMMEForRetrieval, NeoMMEProcessor
+    from transformers.models.neomme.image_processing_neomme import NeoMMEImageProcessor
+
+    named = {
+        "image_token": "<img>",
+        "document_token": "<doc>",
+        "row_token": "<row>",
+        "query_token": "<query>",
+    }
+    tokenizer = _byte_level_tokenizer(
+        _NEOMME_SPECIALS,
+        bos="<bos>",
+        eos="<eos>",
+        pad="<pad>",
+        unk="<unk>",
+        extra_init={"mask_token": "<mask>", "extra_special_tokens": named},
+    )
+    image_processor = NeoMMEImageProcessor(patch_size=16, max_side=64)
+    processor = NeoMMEProcessor(
+        image_processor=image_processor, tokenizer=tokenizer, chat_template=_NEOMME_TEMPLATE
+    )
+    config = NeoMMEConfig(
+        vocab_size=len(tokenizer),
+        embedding_rank=32,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=16,
+        max_position_embeddings=512,
+        sliding_window=64,
+        patch_size=16,
+        embedding_dim=EMBEDDING_DIM,
+        pad_token_id=tokenizer.pad_token_id,
+        document_token_id=tokenizer.convert_tokens_to_ids("<doc>"),
+        image_token_id=tokenizer.convert_tokens_to_ids("<img>"),
+    )
+    config.architectures = ["NeoMMEForRetrieval"]
+    _save(folder, processor, NeoMMEForRetrieval, config)
+
+
 _BUILDERS: dict[str, Callable[[Path], None]] = {
     "colpali": _build_colpali,
     "colqwen2": _build_colqwen2,
     "colqwen2_5": _build_colqwen2_5,
     "colidefics3": _build_colidefics3,
+    "colqwen3": _build_colqwen3,
+    "colqwen3_5": _build_colqwen3_5,
+    "colmodernvbert": _build_colmodernvbert,
+    "colgemma3": _build_colgemma3,
     "hf-colpali": _build_hf_colpali,
     "hf-colqwen2": _build_hf_colqwen2,
+    "hf-colmodernvbert": _build_hf_colmodernvbert,
+    "hf-neomme": _build_hf_neomme,
 }
 
 
@@ -399,10 +749,10 @@ def build_tiny_adapter(base_folder: Path, folder: Path) -> Path:
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from pagelens.embed.registry import ENGINE_ARCHITECTURES, import_object
+    from pagelens.embed.registry import BACKENDS, import_object
 
     config = json.loads((Path(base_folder) / "config.json").read_text())
-    key = ENGINE_ARCHITECTURES[config["architectures"][0]]
+    key = next(k for k, spec in BACKENDS.items() if config["architectures"][0] in spec.architectures)
     model_cls = import_object(EXPECTED_MODEL_CLASS[key])
     model = model_cls.from_pretrained(base_folder)
     lora = LoraConfig(
