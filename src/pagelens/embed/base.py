@@ -8,13 +8,14 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 import torch
 from PIL import Image
 
-from pagelens.embed.checkpoint import Checkpoint, download_hint
+from pagelens.embed.checkpoint import Checkpoint, check_weight_files, download_hint
 from pagelens.embed.device import check_batch_size, default_dtype, resolve_device
 from pagelens.embed.registry import BackendSpec, ImageSideRule, import_backend_class
 from pagelens.embed.torchvision_compat import ensure_torchvision_importable
@@ -73,6 +74,9 @@ class TorchEmbedder:
         resolved = resolve_device(device)
         dtype = default_dtype(resolved)
         size = check_batch_size(batch_size, resolved)
+        for part in (checkpoint, checkpoint.base):
+            if part is not None and part.is_local:
+                check_weight_files(part.name, Path(part.location))
         model_kwargs: dict[str, Any] = {"dtype": dtype}
         if resolved != "cpu":
             model_kwargs["device_map"] = resolved

@@ -297,3 +297,60 @@ def _cached_checkpoint(name: str, reason: str) -> Checkpoint:
     return Checkpoint(
         name=name, location=name, is_local=False, local_files_only=True, config=config, adapter_config=adapter
     )
+
+
+# --- weight files ----------------------------------------------------------------------------------------
+
+
+def check_weight_files(name: str, folder: Path) -> None:
+    """Cheap integrity check of a local checkpoint's safetensors files before loading them: every shard the
+    index json lists exists, and each file is as long as its own header says (a cut-off download is caught
+    here, by name, instead of as an opaque error deep inside `from_pretrained`). Reads headers only.
+
+    Raises:
+        ModelError: naming the folder and the file that is missing, truncated or unreadable.
+    """
+    from pagelens.errors import ModelError
+
+    for index_file in sorted(folder.glob("*.safetensors.index.json")):
+        try:
+            weight_map = json.loads(index_file.read_text(encoding="utf-8")).get("weight_map", {})
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as exc:
+            raise ModelError(f"model {name} ({folder}): cannot read {index_file.name}: {exc}") from exc
+        for shard in sorted(set(weight_map.values()) if isinstance(weight_map, dict) else []):
+            if not (folder / shard).is_file():
+                raise ModelError(
+                    f"model {name} ({folder}): {shard} is missing (listed in {index_file.name}); "
+                    "download the checkpoint again"
+                )
+    for weights in sorted(folder.glob("*.safetensors")):
+        problem = _safetensors_problem(weights)
+        if problem:
+            raise ModelError(
+                f"model {name} ({folder}): {weights.name} {problem}; download the checkpoint again"
+            )
+
+
+def _safetensors_problem(file: Path) -> str | None:
+    """None when `file` is a complete safetensors file, else what is wrong with it."""
+    size = file.stat().st_size
+    try:
+        with file.open("rb") as handle:
+            head = handle.read(8)
+            if len(head) < 8:
+                return f"is truncated ({size} bytes, no header)"
+            header_length = int.from_bytes(head, "little")
+            if header_length > size - 8:
+                return f"is truncated ({size} bytes; its header alone needs {header_length + 8})"
+            header = json.loads(handle.read(header_length))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return f"has an unreadable header ({type(exc).__name__}: {exc})"
+    ends = [
+        int(entry["data_offsets"][1])
+        for key, entry in header.items()
+        if key != "__metadata__" and isinstance(entry, dict) and "data_offsets" in entry
+    ]
+    expected = 8 + header_length + max(ends, default=0)
+    if size < expected:
+        return f"is truncated ({size:,} bytes of {expected:,})"
+    return None
