@@ -4,7 +4,12 @@ Guarantees, whatever happens mid-run (a crash, kill -9, a bad file):
 - a document's pages become searchable only when its `documents` row is written (the commit), after all of
   its pages and vectors are stored; a replaced file's old pages stay live until the new ones commit;
 - pages already stored for a content hash are not embedded again (resume after a crash, renames, copies);
-- one bad file is reported with its path and reason and never stops the others.
+- one bad file is reported with its path and reason and never stops the others. That holds after rendering
+  too: a batch the model refuses is retried page by page, the pages that embed are kept, and the document
+  owning a page that does not is failed with the page's number and reason (its other pages stay unsearchable,
+  and a later run retries it); a batch the store refuses fails the documents it belonged to. Pages whose shape
+  no processor takes (200:1 strips, 1 x 1 images) are padded first (sources/page_shape.py) and the
+  document's record says so.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from pagelens.errors import SourceError, UsageError
 from pagelens.results import Failure, IngestReport
 from pagelens.sources import Document, discover
 from pagelens.sources.datasets import dataset_documents, is_dataset
+from pagelens.sources.page_shape import make_embeddable
 from pagelens.sources.render_worker import DEFAULT_PAGE_TIMEOUT, DEFAULT_PREFETCH, RenderWorker
 from pagelens.store.milvus import MilvusStore
 from pagelens.store.records import DocumentRecord, PageRecord, StoredPage, page_id_for
@@ -48,6 +54,7 @@ class _Job:
     written: int = 0
     failed: bool = False
     committed: bool = False
+    notes: list[str] = field(default_factory=list)  # pages adjusted to fit the model, in plain words
 
     @property
     def remaining(self) -> int:
@@ -161,7 +168,7 @@ class Ingestor:
             return
         source = live_hashes.get(document.content_hash)
         if source is not None:  # same bytes already indexed under another path: a move or a copy
-            self._commit(document, source.pages, previous)
+            self._commit(document, source.pages, previous, source.reason)
             if not Path(source.path).exists():
                 self.store.delete_documents([source.path])
             report.documents_moved += 1
@@ -198,10 +205,12 @@ class Ingestor:
                 try:
                     for page in worker.pages(job.document, self.image_side(), password, frozenset(job.done)):
                         report.timings["rasterize"] += time.perf_counter() - timer
-                        batch.append((job, page.page, page.image))
+                        batch.append((job, page.page, self._embeddable(job, page.page, page.image)))
                         if len(batch) >= self.batch_size:
                             self._flush(batch, report, bar)
                             batch = []
+                        if job.failed:  # a page of it did not embed: rendering the rest is wasted work
+                            break
                         timer = time.perf_counter()
                 except SourceError as exc:
                     job.failed = True
@@ -215,13 +224,30 @@ class Ingestor:
             self._writer.close()
             bar.close()
 
+    @staticmethod
+    def _embeddable(job: _Job, number: int, image: Any) -> Any:
+        image, note = make_embeddable(image)
+        if note:
+            log.info("%s: page %d: %s", job.document.path, number, note)
+            job.notes.append(f"page {number}: {note}")
+        return image
+
     def _flush(self, batch: list[tuple[_Job, int, Any]], report: IngestReport, bar: Any) -> None:
         """Embed a batch here, and hand the write to the background writer so the next batch's rendering
         and embedding overlap it. One write in flight at a time: memory stays bounded, errors surface."""
         embedder = self.embedder()
+        batch = [item for item in batch if not item[0].failed]
+        if not batch:
+            return
         timer = time.perf_counter()
-        vectors = embedder.embed_images([image for _, _, image in batch])
+        try:
+            vectors = embedder.embed_images([image for _, _, image in batch])
+        except Exception as exc:  # one page the processor or model refuses must not cost the others
+            log.info("a batch of %d page(s) failed to embed (%s); retrying page by page", len(batch), exc)
+            batch, vectors = self._embed_one_by_one(embedder, batch, report)
         report.timings["embed"] += time.perf_counter() - timer
+        if not batch:
+            return
         stored = [
             StoredPage(
                 PageRecord(
@@ -239,13 +265,42 @@ class Ingestor:
         ]
         self._writer.submit(self._store_batch, stored, [job for job, _, _ in batch], report, bar)
 
+    def _embed_one_by_one(
+        self, embedder: Embedder, batch: list[tuple[_Job, int, Any]], report: IngestReport
+    ) -> tuple[list[tuple[_Job, int, Any]], list[np.ndarray]]:
+        """Embed each page alone; a page that fails fails its document (and drops its other pages)."""
+        kept: list[tuple[_Job, int, Any]] = []
+        vectors: list[np.ndarray] = []
+        for job, number, image in batch:
+            if job.failed:
+                continue
+            try:
+                vectors.append(embedder.embed_images([image])[0])
+            except Exception as exc:
+                job.failed = True
+                self._fail(
+                    report, job.document.path, f"page {number}: {embedding_failure(exc)}", job.document
+                )
+                continue
+            kept.append((job, number, image))
+        pairs = [(item, vecs) for item, vecs in zip(kept, vectors, strict=True) if not item[0].failed]
+        return [item for item, _ in pairs], [vecs for _, vecs in pairs]
+
     def _store_batch(
         self, stored: list[StoredPage], owners: list[_Job], report: IngestReport, bar: Any
     ) -> None:
         """Runs on the writer thread: pages, then the commits of the documents they complete, in order."""
         timer = time.perf_counter()
-        self.store.write_pages(stored)
-        self.on_pages_written([s.record.page_id for s in stored], [s.vectors for s in stored])
+        try:
+            self.store.write_pages(stored)
+            self.on_pages_written([s.record.page_id for s in stored], [s.vectors for s in stored])
+        except Exception as exc:  # the documents of this batch fail; a store that is gone fails in _fail
+            log.warning("storing %d page(s) failed: %s", len(stored), exc)
+            for job in {id(j): j for j in owners}.values():
+                if not job.failed:
+                    job.failed = True
+                    self._fail(report, job.document.path, f"storing its pages failed ({exc})", job.document)
+            return
         report.timings["store"] += time.perf_counter() - timer
         report.pages_added += len(stored)
         for job in owners:
@@ -259,21 +314,26 @@ class Ingestor:
         if job.committed or job.failed:
             return
         job.committed = True
-        self._commit(job.document, job.total, job.previous_hash)
+        notes = "; ".join(job.notes)
+        self._commit(job.document, job.total, job.previous_hash, notes)
         report.documents_added += 1
         if job.previous_hash:
             report.documents_replaced += 1
+        if notes:
+            report.adjusted.append(Failure(job.document.path, notes))
         for alias in job.aliases:
-            self._commit(alias, job.total, None)
+            self._commit(alias, job.total, None, notes)
             report.documents_moved += 1
 
     # ---- commits and failures -----------------------------------------------------------------------------
-    def _commit(self, document: Document, pages: int, previous_hash: str | None) -> None:
+    def _commit(self, document: Document, pages: int, previous_hash: str | None, notes: str = "") -> None:
+        """Make a document's pages live. `notes` (pages adjusted to fit the model) go in its `reason`."""
         record = DocumentRecord(
             path=document.path,
             content_hash=document.content_hash,
             status="indexed",
             pages=pages,
+            reason=notes,
             size=document.size,
             indexed_at=time.time(),
             metadata=document.metadata,
@@ -351,6 +411,16 @@ class BackgroundWriter:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
+
+
+def embedding_failure(exc: BaseException) -> str:
+    """A plain reason for a page the model's processor or the model itself refused."""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+    if "aspect ratio" in message:
+        return f"its shape is beyond what the model accepts ({message})"
+    if isinstance(exc, MemoryError) or "out of memory" in message.lower():
+        return "the model ran out of memory on this page"
+    return f"the model could not embed it ({exc.__class__.__name__}: {message[:300]})"
 
 
 def parse_shard(text: str) -> tuple[int, int]:

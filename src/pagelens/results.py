@@ -63,6 +63,7 @@ class IngestReport:
     documents_removed: int = 0
     pages_resumed: int = 0
     failed: list[Failure] = field(default_factory=list)
+    adjusted: list[Failure] = field(default_factory=list)  # indexed, with pages padded to fit the model
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=lambda: {"rasterize": 0.0, "embed": 0.0, "store": 0.0})
 
@@ -84,6 +85,7 @@ class IngestReport:
             "documents_removed": self.documents_removed,
             "pages_resumed": self.pages_resumed,
             "failed": [f.to_dict() for f in self.failed],
+            "adjusted": [f.to_dict() for f in self.adjusted],
             "seconds": round(self.seconds, 3),
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
@@ -100,6 +102,8 @@ class IngestReport:
             parts.append(f"{self.documents_removed} removed")
         if self.pages_resumed:
             parts.append(f"{self.pages_resumed} page(s) kept from an interrupted run")
+        if self.adjusted:
+            parts.append(f"{len(self.adjusted)} with pages padded to fit the model")
         if self.failed:
             parts.append(f"{len(self.failed)} failed")
         return ", ".join(parts) + f" in {self.seconds:.1f}s"
@@ -117,6 +121,7 @@ class IndexStatus:
     pages: int
     vectors: int
     failed: list[Failure]
+    adjusted: list[Failure] = field(default_factory=list)  # indexed documents with pages padded to fit
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -128,4 +133,5 @@ class IndexStatus:
             "pages": self.pages,
             "vectors": self.vectors,
             "failed": [f.to_dict() for f in self.failed],
+            "adjusted": [f.to_dict() for f in self.adjusted],
         }

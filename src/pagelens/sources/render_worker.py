@@ -8,6 +8,9 @@ most `prefetch` pages, and back-pressure through the pipe pauses the worker beyo
 at most `page_timeout` seconds for each page; past that the worker is killed, the document fails with a
 plain reason, and a fresh worker serves the next document. A worker that dies (a segfault in a C library on
 a hostile PDF) fails only the document it was rendering.
+
+The worker never prints a traceback of its own: it ignores Ctrl-C (the parent handles it and stops the
+worker), and a parent that is gone (killed, interrupted: its end of the pipes closed) ends it quietly.
 """
 
 from __future__ import annotations
@@ -35,6 +38,19 @@ _EOF = ("eof", -1, None, None)
 def _send(stream: IO[bytes], message: Any) -> None:
     pickle.dump(message, stream, protocol=pickle.HIGHEST_PROTOCOL)
     stream.flush()
+
+
+def _main() -> None:  # pragma: no cover - runs in the child
+    import os
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides
+    with contextlib.suppress(BrokenPipeError, EOFError, KeyboardInterrupt, pickle.UnpicklingError):
+        _serve()  # those errors: the parent is gone or stopped us
+    # the parent may be gone: let no flush at exit complain about a closed pipe
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    os._exit(0)
 
 
 def _serve() -> None:  # pragma: no cover - runs in the child
@@ -190,4 +206,4 @@ def _read(stream: IO[bytes] | None, messages: queue.Queue[tuple[str, int, Any, A
 
 
 if __name__ == "__main__":  # pragma: no cover
-    _serve()
+    _main()
