@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# The main job, from a fresh clone: install, index a folder of PDFs into Milvus Lite, search it.
-#   bash scripts/demo.sh [PATH...]     (default: ../shared/corpus/docs/byaldi)
+# The main job, from a fresh clone: install, index a folder of documents into Milvus Lite, search it.
+#   bash scripts/demo.sh [PATH...]
+# With no PATH it writes the project's own sample documents (reports with tables and charts, a research
+# paper, a climate brief, scanned pages, a JPEG scan, a PNG chart: `python -m pagelens.samples`) into
+# pagelens_samples/ and indexes those.
 # Model: $PAGELENS_MODEL (a hub name or a local checkpoint folder), default vidore/colSmol-256M. When that
 # model can be neither found locally nor downloaded, a tiny randomly initialised ColQwen2 is built instead so
 # the pipeline still runs end to end (its rankings are meaningless) and the demo says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-[ $# -gt 0 ] || set -- ../shared/corpus/docs/byaldi
+if [ $# -eq 0 ]; then
+  .venv/bin/python -m pagelens.samples pagelens_samples >/dev/null
+  echo "sample documents written to pagelens_samples/"
+  set -- pagelens_samples
+fi
 MODEL="${PAGELENS_MODEL:-vidore/colSmol-256M}"
 INDEX="${PAGELENS_INDEX:-pagelens_index}"
 if ! .venv/bin/python -c "import sys; from pagelens.embed.checkpoint import locate_checkpoint; locate_checkpoint(sys.argv[1])" "$MODEL" 2>/tmp/pagelens-demo-model.err; then
@@ -23,7 +30,7 @@ status=$?
 set -e
 [ "$status" -eq 0 ] || [ "$status" -eq 3 ] || exit "$status"
 .venv/bin/pagelens status --index "$INDEX"
-for query in "Where is the table comparing model performance?" "quarterly revenue chart"; do
+for query in "quarterly revenue chart" "table comparing BLEU scores" "electricity mix by source" "invoice total due"; do
   echo "== $query"
   .venv/bin/pagelens search "$query" --index "$INDEX" -k 3
 done

@@ -1,4 +1,5 @@
-"""Shared fixtures: the shared corpus beside the repo, and indexes in real Milvus Lite folders."""
+"""Shared fixtures: sample documents the project generates itself, indexes in real Milvus Lite folders,
+and (for the `corpus` tier only) the real third-party documents in ../shared/corpus."""
 
 from __future__ import annotations
 
@@ -15,23 +16,51 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PAGELENS_SHARED", REPO.parent / "shared"))
 CORPUS = SHARED / "corpus"
+# the two PDFs `docs_copy` holds: a 6-page annual report and an 8-page research paper
+REPORT, PAPER = "annual_report.pdf", "retrieval_paper.pdf"
 
 
 @pytest.fixture(scope="session")
-def corpus() -> Path:
-    if not CORPUS.is_dir():
-        pytest.skip(f"shared corpus not found at {CORPUS}")
-    return CORPUS
+def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The generated sample documents (pagelens.samples), written once per session: PDFs with tables and
+    charts, a scanned PDF, a JPEG scan and a PNG chart. Tests copy what they change."""
+    from pagelens.samples import write_samples
+
+    folder = tmp_path_factory.mktemp("samples")
+    write_samples(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def broken_samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Generated bad files (pagelens.samples.BROKEN): truncated, encrypted, zero pages, garbage, ..."""
+    from pagelens.samples import write_broken_samples
+
+    folder = tmp_path_factory.mktemp("broken")
+    write_broken_samples(folder)
+    return folder
 
 
 @pytest.fixture
 def docs_copy(tmp_path: Path, corpus: Path) -> Path:
-    """A private copy of the two byaldi PDFs (tests may change copies, never the corpus)."""
+    """A private copy of the two byaldi PDFs from the real corpus (corpus tier; tests may change copies).
+    Moving its users to `samples` (REPORT, PAPER: 6 + 8 pages) is the next step of issue 18."""
     target = tmp_path / "docs"
     target.mkdir()
     for pdf in sorted((corpus / "docs" / "byaldi").rglob("*.pdf")):
         shutil.copy(pdf, target / pdf.name)
     return target
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The real third-party corpus, for tests marked `corpus` (run with `-m corpus`): missing is a failure."""
+    if not CORPUS.is_dir():
+        pytest.fail(
+            f"the corpus tier needs the shared corpus at {CORPUS} (set PAGELENS_SHARED to the folder holding "
+            "corpus/); the default test run does not use it"
+        )
+    return CORPUS
 
 
 @pytest.fixture
@@ -51,6 +80,14 @@ def fake_index(tmp_path: Path) -> Iterator[Callable[..., object]]:
     yield make
     for index in opened:
         index.close()
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that asks for the real corpus is in the corpus tier, marked or not."""
+    for item in items:
+        if "corpus" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("corpus"):
+            item.add_marker(pytest.mark.corpus)
 
 
 from tiny_models import tiny_models_fixture  # noqa: E402, F401 - the `tiny_models` fixture for every test

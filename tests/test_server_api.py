@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import pagelens  # noqa: E402
+from conftest import CORPUS  # noqa: E402
 from fakes import FakeEmbedder  # noqa: E402
 from pagelens.errors import (  # noqa: E402
     IndexBusyError,
@@ -36,13 +37,13 @@ from pagelens.server.app import create_app  # noqa: E402
 from pagelens.server.errors import status_for  # noqa: E402
 from pagelens.server.overlay import infer_grid, patch_grid  # noqa: E402
 
-CORPUS = Path("/work/shared/corpus")
+CORPUS = CORPUS
 BYALDI = CORPUS / "docs" / "byaldi" / "examples" / "docs"
 DATASET = CORPUS / "vidore-arxivqa-sample"
 TOKEN = "test-token-123"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
-pytestmark = pytest.mark.skipif(not BYALDI.is_dir(), reason=f"shared corpus not found at {BYALDI}")
+pytestmark = pytest.mark.corpus  # the real byaldi PDFs; run with -m corpus
 
 
 def _open_with(folder: Path, *pdfs: str) -> pagelens.Index:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import shutil
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,15 +22,16 @@ from schemathesis.checks import positive_data_acceptance  # noqa: E402
 from schemathesis.config import SchemathesisConfig  # noqa: E402
 
 import pagelens  # noqa: E402
+from conftest import CORPUS  # noqa: E402
 from fakes import FakeEmbedder  # noqa: E402
 from pagelens.server.app import create_app  # noqa: E402
 
-BYALDI = Path("/work/shared/corpus/docs/byaldi/examples/docs")
+BYALDI = CORPUS / "docs" / "byaldi" / "examples" / "docs"
 TOKEN = "fuzz-token"
 MAX_EXAMPLES = 30
 STATUSES: Counter[int] = Counter()
 
-pytestmark = pytest.mark.skipif(not BYALDI.is_dir(), reason=f"shared corpus not found at {BYALDI}")
+pytestmark = pytest.mark.corpus  # the real byaldi PDFs; run with -m corpus
 
 
 @pytest.fixture(scope="module")

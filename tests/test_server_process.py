@@ -25,12 +25,13 @@ import pytest
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
 
+from conftest import CORPUS  # noqa: E402
 from pagelens.server.auth import is_loopback  # noqa: E402
 from pagelens.server.run import refuse_reason, serve, serve_index  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
 SRC = TESTS.parent / "src"
-BYALDI = Path("/work/shared/corpus/docs/byaldi/examples/docs")
+BYALDI = CORPUS / "docs" / "byaldi" / "examples" / "docs"
 TOKEN = "process-token"
 STARTUP_SECONDS = 90
 
@@ -62,7 +63,7 @@ LAUNCHER = textwrap.dedent(
     """
 )
 
-pytestmark = pytest.mark.skipif(not BYALDI.is_dir(), reason=f"shared corpus not found at {BYALDI}")
+pytestmark = pytest.mark.corpus  # the real byaldi PDFs; run with -m corpus
 
 
 def free_port() -> int:

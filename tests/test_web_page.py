@@ -27,10 +27,11 @@ uvicorn = pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
 
 import pagelens  # noqa: E402
+from conftest import CORPUS  # noqa: E402
 from fakes import FakeEmbedder  # noqa: E402
 from pagelens.server.app import create_app  # noqa: E402
 
-BYALDI = Path("/work/shared/corpus/docs/byaldi/examples/docs")
+BYALDI = CORPUS / "docs" / "byaldi" / "examples" / "docs"
 # Screenshots go to a temp folder; PAGELENS_SCREENSHOTS=docs/screenshots refreshes the README's ones.
 SCREENSHOTS = Path(os.environ.get("PAGELENS_SCREENSHOTS") or tempfile.mkdtemp(prefix="pagelens-shots-"))
 TOKEN = "web-token"
@@ -48,7 +49,7 @@ THUMBS_LOADED = """(n) => {
   return imgs.length >= n && imgs.slice(0, n).every((i) => i.src.startsWith('blob:') && i.complete && i.naturalWidth > 0);
 }"""
 
-pytestmark = pytest.mark.skipif(not BYALDI.is_dir(), reason=f"shared corpus not found at {BYALDI}")
+pytestmark = pytest.mark.corpus  # the real byaldi PDFs; run with -m corpus
 
 
 def wait_js(page: Any, expression: str, arg: Any = None, timeout: float = 30.0) -> Any:
