@@ -525,6 +525,7 @@ class Index:
             pages=len(pages),
             vectors=sum(p.n_vectors for p in pages),
             failed=[Failure(d.path, d.reason) for d in documents if d.status == "failed"],
+            adjusted=[Failure(d.path, d.reason) for d in indexed if d.reason],
         )
 
     def documents(self) -> list[DocumentRecord]:

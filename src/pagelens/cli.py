@@ -361,6 +361,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"failed:    {len(status.failed)}")
         for failure in status.failed:
             print(f"  {failure.path}: {failure.reason}")
+    if status.adjusted:
+        print(f"adjusted:  {len(status.adjusted)} (indexed; pages padded to a shape the model accepts)")
+        for note in status.adjusted:
+            print(f"  {note.path}: {note.reason}")
     return EXIT_OK
 
 
@@ -430,7 +434,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pagelens.errors import PagelensError, SourceError, UsageError
 
     try:
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()  # a closed pipe (`pagelens search ... | head -1`) shows here, not at exit
+        return code
+    except BrokenPipeError:
+        return _stdout_closed()
     except _Usage as exc:
         parser.error(str(exc))
     except UsageError as exc:
@@ -446,6 +454,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("pagelens: interrupted; completed documents are kept, re-run to finish", file=sys.stderr)
         return 130
     return EXIT_ERROR  # pragma: no cover - parser.error exits
+
+
+def _stdout_closed() -> int:
+    """The reader of our output went away (`| head -1`): stop quietly, as command-line tools do."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # nothing more to flush at exit, so no message about it
+    except (OSError, ValueError):
+        pass
+    return 128 + 13  # as a process killed by SIGPIPE reports it
 
 
 if __name__ == "__main__":  # pragma: no cover
