@@ -314,3 +314,17 @@ def test_status_json_lists_adjusted(tmp_path: Path, fake_index) -> None:  # type
     assert report.ok and [Path(a.path).name for a in report.adjusted] == ["strip.png"]
     assert "padded to" in report.adjusted[0].reason
     assert json.loads(json.dumps(index.status().to_dict()))["adjusted"][0]["reason"].startswith("page 1:")
+
+
+def test_copies_of_a_failed_document_fail_with_it(fake_index, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    bad = _pdf(inputs / "bad.pdf", ["white", "red"])
+    (inputs / "bad-copy.pdf").write_bytes(bad.read_bytes())  # same bytes: planned as an alias of bad.pdf
+    index = fake_index(embedder=RefusingEmbedder())
+    report = index.add([inputs])
+    assert sorted(Path(f.path).name for f in report.failed) == ["bad-copy.pdf", "bad.pdf"]
+    assert {Path(d.path).name: d.status for d in index.documents()} == {
+        "bad.pdf": "failed",
+        "bad-copy.pdf": "failed",
+    }

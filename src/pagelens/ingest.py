@@ -213,9 +213,8 @@ class Ingestor:
                             break
                         timer = time.perf_counter()
                 except SourceError as exc:
-                    job.failed = True
                     batch = [item for item in batch if item[0] is not job]
-                    self._fail(report, exc.path, exc.reason, job.document)
+                    self._fail_job(report, job, exc.reason)
                     continue
             if batch:
                 self._flush(batch, report, bar)
@@ -269,22 +268,17 @@ class Ingestor:
         self, embedder: Embedder, batch: list[tuple[_Job, int, Any]], report: IngestReport
     ) -> tuple[list[tuple[_Job, int, Any]], list[np.ndarray]]:
         """Embed each page alone; a page that fails fails its document (and drops its other pages)."""
-        kept: list[tuple[_Job, int, Any]] = []
-        vectors: list[np.ndarray] = []
-        for job, number, image in batch:
+        embedded: list[tuple[tuple[_Job, int, Any], np.ndarray]] = []
+        for item in batch:
+            job, number, image = item
             if job.failed:
                 continue
             try:
-                vectors.append(embedder.embed_images([image])[0])
+                embedded.append((item, embedder.embed_images([image])[0]))
             except Exception as exc:
-                job.failed = True
-                self._fail(
-                    report, job.document.path, f"page {number}: {embedding_failure(exc)}", job.document
-                )
-                continue
-            kept.append((job, number, image))
-        pairs = [(item, vecs) for item, vecs in zip(kept, vectors, strict=True) if not item[0].failed]
-        return [item for item, _ in pairs], [vecs for _, vecs in pairs]
+                self._fail_job(report, job, f"page {number}: {embedding_failure(exc)}")
+        embedded = [(item, vecs) for item, vecs in embedded if not item[0].failed]  # pages before a failure
+        return [item for item, _ in embedded], [vecs for _, vecs in embedded]
 
     def _store_batch(
         self, stored: list[StoredPage], owners: list[_Job], report: IngestReport, bar: Any
@@ -298,8 +292,7 @@ class Ingestor:
             log.warning("storing %d page(s) failed: %s", len(stored), exc)
             for job in {id(j): j for j in owners}.values():
                 if not job.failed:
-                    job.failed = True
-                    self._fail(report, job.document.path, f"storing its pages failed ({exc})", job.document)
+                    self._fail_job(report, job, f"storing its pages failed ({exc})")
             return
         report.timings["store"] += time.perf_counter() - timer
         report.pages_added += len(stored)
@@ -341,6 +334,12 @@ class Ingestor:
         self.store.write_document(record)
         if previous_hash and previous_hash != document.content_hash:
             self._drop_if_unreferenced([previous_hash])
+
+    def _fail_job(self, report: IngestReport, job: _Job, reason: str) -> None:
+        """A planned document failed: it, and every copy of its bytes planned beside it, fail with `reason`."""
+        job.failed = True
+        for document in (job.document, *job.aliases):
+            self._fail(report, document.path, reason, document)
 
     def _fail(self, report: IngestReport, path: str, reason: str, document: Document | None = None) -> None:
         log.info("failed: %s: %s", path, reason)
