@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pagelens.embed.fingerprint import fingerprint, index_model_source, location_of
 from pagelens.errors import IndexMismatchError, NotFoundError, StoreError, UsageError
 from pagelens.ingest import Ingestor
 from pagelens.results import Failure, Hit, IndexStatus, IngestReport
@@ -49,12 +50,6 @@ FilterLike = Filter | Mapping[str, Any] | str | None
 
 def default_index() -> str:
     return os.environ.get("PAGELENS_INDEX") or DEFAULT_INDEX
-
-
-def _model_key(model: str) -> str:
-    """Compare models by what they point at: a local folder by its resolved path, else the hub name."""
-    path = Path(model).expanduser()
-    return str(path.resolve()) if path.exists() else model
 
 
 def open(  # noqa: A001 - mirrors the builtin on purpose: pagelens.open("folder")
@@ -107,15 +102,16 @@ class Index:
             self.info = self.store.read_info() or IndexInfo(model=None, dim=None)
             if embedder is not None:
                 model = model or embedder.model_id
-            if (
-                model is not None
-                and self.info.model is not None
-                and _model_key(self.info.model) != _model_key(model)
-            ):
-                raise IndexMismatchError(
-                    f"index {location.describe()} was built with model {self.info.model!r}; "
-                    f"it cannot be searched or extended with {model!r} (use another --index)"
+            self._model_source = model
+            if self.info.model is not None:  # the same checkpoint by fingerprint, wherever it lies now
+                self._model_source = index_model_source(
+                    self.info.model, self.info.model_fingerprint, self.info.model_location, model
                 )
+                if self._model_source is None:
+                    raise IndexMismatchError(
+                        f"index {location.describe()} was built with model {self.info.model!r}; "
+                        f"{model!r} is a different checkpoint (use another --index)"
+                    )
             self.model = model or self.info.model
             if self.info.schema_version != SCHEMA_VERSION:
                 raise IndexMismatchError(
@@ -156,8 +152,20 @@ class Index:
                 )
             from pagelens.embed import load_embedder
 
-            self._embedder = load_embedder(self.model, device=self.device, batch_size=self.batch_size)
+            self._embedder = load_embedder(
+                self._model_source or self.model, device=self.device, batch_size=self.batch_size
+            )
+            self._note_model_location()
         return self._embedder
+
+    def _note_model_location(self) -> None:
+        """Remember where the index's model was last found (a moved or copied folder)."""
+        source = self._model_source or self.model
+        if source is None or self.info.dim is None or self.info.model_fingerprint is None:
+            return
+        if location_of(source) != self.info.model_location:
+            self.info.model_location = location_of(source)
+            self.store.write_info(self.info)
 
     def _image_side(self) -> int:
         return int(getattr(self.embedder, "image_side", DEFAULT_IMAGE_SIDE))
@@ -168,6 +176,10 @@ class Index:
                 f"index {self.location.describe()} holds {self.info.dim}-d embeddings; got {dim}-d vectors"
             )
         changed = self.info.dim is None or (self.info.model is None and self.model is not None)
+        if self.model is not None and (self.info.model is None or self.info.model_fingerprint is None):
+            self.info.model_fingerprint = fingerprint(self._model_source or self.model, dim).to_dict()
+            self.info.model_location = location_of(self._model_source or self.model)
+            changed = True
         if self.info.dim is None:
             self.store.create(dim)
             self.info.dim = dim

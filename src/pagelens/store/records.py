@@ -25,6 +25,10 @@ class IndexInfo:
     dim: int | None
     schema_version: int = SCHEMA_VERSION
     vector_dtype: str = "float16"
+    #: pagelens.embed.fingerprint.ModelFingerprint.to_dict() of the model (None: an index made before them)
+    model_fingerprint: dict[str, Any] | None = None
+    #: where the model was last found (an absolute folder, or a Hub name)
+    model_location: str | None = None
 
 
 @dataclass
