@@ -1,4 +1,5 @@
-"""A tiny run of the search benchmark (bench/search_bench.py): every row present, metrics sane (~30 s)."""
+"""Tiny runs of the benchmarks: bench/search_bench.py (every row present, metrics sane, ~30 s) and
+bench/scale_bench.py --quick with its generators (bench/generators/, ~15 s)."""
 
 from __future__ import annotations
 
@@ -81,3 +82,86 @@ def test_tiny_run_has_every_row(tmp_path: Path) -> None:
         assert size.max_score_diff <= search_bench.SCORE_TOLERANCE
     assert result.row("pagelens").store_pages_s and result.row("pagelens").disk_kb
     assert tutorial.row("milvus tutorial").build_s
+
+
+# ---- the scale benchmark (bench/scale_bench.py) and its generators (bench/generators/) ----------------------
+def test_generators_stream_deterministic_prefix_stable_pages() -> None:
+    from generators import batches, image_queries, make_source
+
+    for name in ("synthetic", "structured"):
+        small, large = make_source(name, 40, seed=5), make_source(name, 90, seed=5)
+        for i in (0, 17, 39):
+            page = small.vectors(i)
+            assert page.dtype == np.float32 and page.shape[1] == 128
+            assert np.array_equal(page, large.vectors(i)), (name, i)  # page i never depends on the size
+            assert np.allclose(np.linalg.norm(page, axis=1), 1.0, atol=1e-5)
+            assert small.info(i) == large.info(i)
+        queries = small.queries(3, seed=1)
+        assert all(
+            np.array_equal(a, b)
+            for a, b in zip(queries, make_source(name, 40, seed=5).queries(3, 1), strict=True)
+        )
+        records = list(batches(small, batch_pages=8))
+        assert sum(len(b) for b in records) == 40
+        paths = [{r["path"] for r in b} for b in records]
+        assert all(not (a & b) for a, b in zip(paths, paths[1:], strict=False))  # a document is never split
+        images, pages = image_queries(small, 2)
+        assert [len(q) for q in images] == [1030, 1030] and all(0 <= p < 40 for p in pages)
+
+
+def test_structured_generator_has_its_own_structure() -> None:
+    from generators import make_source
+
+    source = make_source("structured", 400, seed=0)
+    sizes = [len(source.vectors(i)) for i in range(400)]
+    assert 300 in sizes and 2000 in sizes and any(700 <= s <= 1100 for s in sizes)
+    duplicates = [i for i in range(400) if source._duplicate_of(i) is not None]
+    assert 0.05 * 400 < len(duplicates) < 0.2 * 400
+    i = duplicates[0]
+    original = source.vectors(source._duplicate_of(i))
+    copy = source.vectors(i)
+    assert copy.shape == original.shape
+    assert 0.5 < float(np.mean(np.sum(copy * original, axis=1))) < 1.0  # near, not identical
+    lengths = {len(q) for q in source.queries(20)}
+    assert min(lengths) >= 8 and max(lengths) <= 40 and len(lengths) > 3
+
+
+def test_scale_bench_disk_guard_stops_before_building(tmp_path: Path) -> None:
+    import scale_bench
+
+    with pytest.raises(SystemExit, match="not enough disk for 100,000 pages"):
+        scale_bench.check_disk(tmp_path, [1000, 100_000], per_page_kb=1e9)
+
+
+def test_scale_bench_quick_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import scale_bench
+
+    code = scale_bench.main(
+        [
+            "--quick",
+            "--sizes",
+            "12",
+            "--generators",
+            "structured",
+            "--workdir",
+            str(tmp_path),
+            "--queries",
+            "2",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "| structured | 12 |" in out
+    for row in (
+        "text (pagelens default)",
+        "text exact=True",
+        "numpy brute force",
+        "image, 1,030 vectors",
+        "similar (default)",
+    ):
+        assert f"| {row}" in out, row
+    assert "(3 of 12 pages): returned 3 of the 3 and 0 other pages" in out and ": OK" in out
+    text_row = next(line for line in out.splitlines() if line.startswith("| text (pagelens default)"))
+    recall = float(text_row.split("|")[5].split()[0])
+    assert 0.0 <= recall <= 1.0
+    assert not any(tmp_path.glob("structured-12"))  # index folders removed after measuring
