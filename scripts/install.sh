@@ -14,5 +14,5 @@ fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 rm -f "$STAMP"
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[server,datasets,eval,samples,dev]"
+.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[server,datasets,eval,samples,dev,mcp,langchain,llamaindex]"
 echo "$wanted" >"$STAMP"
