@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pagelens.embed.fingerprint import fingerprint, index_model_source, location_of
+from pagelens.embed.pooling import check_pool_factor, pool_pages
 from pagelens.errors import IndexMismatchError, NotFoundError, StoreError, UsageError
 from pagelens.ingest import Ingestor
 from pagelens.results import Failure, Hit, IndexStatus, IngestReport
@@ -192,7 +193,7 @@ class Index:
     def _embedder_for_writing(self) -> Embedder:
         embedder = self.embedder
         self._ensure_schema(embedder.dim)
-        return embedder
+        return pool_pages(embedder, self.info.pool_factor)  # pages only: queries use self.embedder
 
     def _pages_written(self, page_ids: list[int], vectors: list[np.ndarray]) -> None:
         self.retriever.add_local(page_ids, vectors)
@@ -211,13 +212,24 @@ class Index:
         image_column: str | None = None,
         id_column: str | None = None,
         shard: tuple[int, int] | None = None,
+        pool_factor: int | None = None,
     ) -> IngestReport:
         """Index files and folders (PDFs, images, datasets). Unchanged files are skipped; bad files are
         reported in the returned report's `failed`, and never stop the others.
 
         `shard=(i, n)` (1-based) indexes only the i-th of n disjoint parts of the inputs (by a stable hash of
-        each path), so n processes or machines can share one corpus and one Milvus server."""
+        each path), so n processes or machines can share one corpus and one Milvus server.
+
+        `pool_factor=N` (new indexes) stores about 1/N of each page's vectors (hierarchical token pooling,
+        `pagelens.embed.pooling`); the index remembers it and every later add uses it."""
         inputs = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+        if pool_factor is not None and check_pool_factor(pool_factor) != self.info.pool_factor:
+            if self.info.dim is not None:
+                raise UsageError(
+                    f"index {self.location.describe()} stores pages pooled by factor {self.info.pool_factor}; "
+                    f"it cannot take pool factor {pool_factor} (use another --index)"
+                )
+            self.info.pool_factor = pool_factor
         if self.info.dim is None and self.model is None:
             raise UsageError("this index has no model yet: pass model=... to index documents")
         ingestor = Ingestor(

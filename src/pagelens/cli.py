@@ -24,7 +24,7 @@ QUIET_LOADING = frozenset({"search", "similar", "eval"})
 
 #: Commands that live in modules of their own. Each module imports only the standard library at its top and
 #: has `register(commands)`, which adds its subparser(s) and sets `handler=` on each (see pagelens/commands/).
-COMMAND_MODULES: tuple[str, ...] = ("pagelens.commands.mcp", "pagelens.commands.models")
+COMMAND_MODULES: tuple[str, ...] = ("pagelens.commands.models",)
 
 log = logging.getLogger("pagelens")
 
@@ -124,6 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     index.add_argument("--image-column", default=None, help="datasets: the column holding page images")
     index.add_argument("--id-column", default=None, help="datasets: the column holding row ids")
+    index.add_argument(
+        "--pool-factor",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="new index: store ~1/N of each page's vectors (hierarchical token pooling; kept by the index)",
+    )
     index.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     index.add_argument("--json", action="store_true", help="print the report as JSON")
     index.set_defaults(handler=cmd_index)
@@ -250,6 +257,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             image_column=args.image_column,
             id_column=args.id_column,
             shard=parse_shard(args.shard) if args.shard else None,
+            pool_factor=args.pool_factor,
         )
     for failure in report.failed:
         print(f"failed: {failure.path}: {failure.reason}", file=sys.stderr)

@@ -29,6 +29,8 @@ class IndexInfo:
     model_fingerprint: dict[str, Any] | None = None
     #: where the model was last found (an absolute folder, or a Hub name)
     model_location: str | None = None
+    #: pages are stored pooled by this factor (pagelens.embed.pooling; 1: every vector)
+    pool_factor: int = 1
 
 
 @dataclass
