@@ -24,7 +24,7 @@ QUIET_LOADING = frozenset({"search", "similar", "eval"})
 
 #: Commands that live in modules of their own. Each module imports only the standard library at its top and
 #: has `register(commands)`, which adds its subparser(s) and sets `handler=` on each (see pagelens/commands/).
-COMMAND_MODULES: tuple[str, ...] = ("pagelens.commands.models",)
+COMMAND_MODULES: tuple[str, ...] = ("pagelens.commands.mcp", "pagelens.commands.models")
 
 log = logging.getLogger("pagelens")
 
