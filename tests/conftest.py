@@ -42,13 +42,13 @@ def broken_samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def docs_copy(tmp_path: Path, corpus: Path) -> Path:
-    """A private copy of the two byaldi PDFs from the real corpus (corpus tier; tests may change copies).
-    Moving its users to `samples` (REPORT, PAPER: 6 + 8 pages) is the next step of issue 18."""
+def docs_copy(tmp_path: Path, samples: Path) -> Path:
+    """A private copy of two generated sample PDFs, REPORT (6 pages) and PAPER (8 pages): tests may change
+    the copies."""
     target = tmp_path / "docs"
     target.mkdir()
-    for pdf in sorted((corpus / "docs" / "byaldi").rglob("*.pdf")):
-        shutil.copy(pdf, target / pdf.name)
+    for name in (REPORT, PAPER):
+        shutil.copy(samples / name, target / name)
     return target
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import PAPER, REPORT
 from pagelens.cli import main
 
 HEAVY = ("torch", "transformers", "pymilvus", "pypdfium2", "colpali_engine")
@@ -55,7 +56,7 @@ def _json(capsys: pytest.CaptureFixture[str]) -> dict:  # type: ignore[type-arg]
 def test_index_search_similar_status_remove(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["index", str(cli_env), "--quiet", "--json"]) == 0
     report = _json(capsys)
-    assert report["pages_added"] == 21 and report["failed"] == []
+    assert report["pages_added"] == 14 and report["failed"] == []
 
     assert main(["search", "a table of results", "-k", "3", "--json"]) == 0
     payload = _json(capsys)
@@ -83,32 +84,32 @@ def test_index_search_similar_status_remove(cli_env: Path, capsys: pytest.Captur
 
     assert main(["search", "--queries", str(_queries(cli_env.parent)), "-k", "2", "--json"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [line["query"] for line in lines] == ["revenue", "attention is all you need"]
+    assert [line["query"] for line in lines] == ["revenue", "late interaction retrieval"]
 
-    assert main(["search", "revenue", "--path", "*financial*", "--pages", "2-3", "--json"]) == 0
+    assert main(["search", "revenue", "--path", "*annual*", "--pages", "2-3", "--json"]) == 0
     filtered = _json(capsys)
     assert {(Path(r["path"]).name, r["page"]) for r in filtered["results"]} == {
-        ("financial_report.pdf", 2),
-        ("financial_report.pdf", 3),
+        (REPORT, 2),
+        (REPORT, 3),
     }
 
     assert main(["status", "--json"]) == 0
     status = _json(capsys)
-    assert (status["pages"], status["documents"], status["failed"]) == (21, 2, [])
-    assert isinstance(status["vectors"], int) and status["vectors"] > 21
+    assert (status["pages"], status["documents"], status["failed"]) == (14, 2, [])
+    assert isinstance(status["vectors"], int) and status["vectors"] > 14
     assert status["model"] == os.environ["PAGELENS_MODEL"]
 
-    assert main(["remove", str(cli_env / "attention.pdf")]) == 0
+    assert main(["remove", str(cli_env / PAPER)]) == 0
     capsys.readouterr()
     assert main(["status", "--json"]) == 0
     assert _json(capsys)["pages"] == 6
-    assert main(["remove", str(cli_env / "attention.pdf")]) == 1
+    assert main(["remove", str(cli_env / PAPER)]) == 1
     assert "not in the index" in capsys.readouterr().err
 
 
 def _queries(folder: Path) -> Path:
     path = folder / "queries.txt"
-    path.write_text('revenue\n{"query": "attention is all you need"}\n')
+    path.write_text('revenue\n{"query": "late interaction retrieval"}\n')
     return path
 
 
@@ -137,7 +138,7 @@ def test_partial_failure_exits_3_and_total_failure_exits_1(
 def test_model_errors_are_one_clear_line(
     tmp_path: Path, cli_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["index", str(cli_env / "attention.pdf"), "--quiet"]) == 0
+    assert main(["index", str(cli_env / PAPER), "--quiet"]) == 0
     capsys.readouterr()
     assert main(["search", "x", "--model", "vidore/colpali-v1.3"]) == 1
     err = capsys.readouterr().err

@@ -11,23 +11,16 @@ import pytest
 
 import pagelens
 from crash_check import differences, run_indexer, snapshot
-
-PICKS = [
-    "docs/byaldi/examples/docs/attention.pdf",
-    "docs/byaldi/examples/docs/financial_report.pdf",
-    "docs/pdfplumber/tests/pdfs/issue-33-lorem-ipsum.pdf",
-    "docs/pdfplumber/tests/pdfs/senate-expenditures.pdf",
-    "docs/pdfplumber/tests/pdfs/scotus-transcript-p1.pdf",
-    "docs/pdfplumber/tests/pdfs/nics-background-checks-2015-11-rotated.pdf",
-]
+from pagelens.samples import SAMPLES
 
 
 @pytest.fixture
-def folder(tmp_path: Path, corpus: Path) -> Path:
+def folder(tmp_path: Path, samples: Path) -> Path:
+    """Every generated sample (four PDFs, a JPEG and a PNG: 22 pages), copied."""
     target = tmp_path / "in"
     target.mkdir()
-    for pick in PICKS:
-        shutil.copy(corpus / pick, target / Path(pick).name)
+    for name in SAMPLES:
+        shutil.copy(samples / name, target / name)
     return target
 
 

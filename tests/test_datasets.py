@@ -7,13 +7,14 @@ import csv
 import hashlib
 import io
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from conftest import REPORT
 from pagelens.errors import SourceError, UsageError
+from pagelens.sources import Document, iter_pages
 from pagelens.sources.datasets import (
     dataset_documents,
     dataset_row_document,
@@ -28,16 +29,21 @@ pq = pytest.importorskip("pyarrow.parquet")
 
 @pytest.fixture(scope="module")
 def vidore(corpus: Path) -> Path:
+    """The real ViDoRe sample (corpus tier): missing is a failure."""
     path = corpus / "vidore-arxivqa-sample"
-    if not path.is_dir():
-        pytest.skip("the ViDoRe sample is not in the shared corpus")
+    assert path.is_dir(), f"the ViDoRe sample is not in the shared corpus ({path})"
     return path
 
 
 @pytest.fixture(scope="module")
-def page_pngs(vidore: Path) -> list[bytes]:
-    """Real page images (PNG bytes) from the ViDoRe sample, in corpus-id order."""
-    return [(vidore / "images" / f"{i}.png").read_bytes() for i in range(4)]
+def page_pngs(samples: Path) -> list[bytes]:
+    """Four page images (PNG bytes): the first pages of the generated annual report."""
+    out = []
+    for page in iter_pages(Document.from_path(samples / REPORT), 400):
+        buffer = io.BytesIO()
+        page.image.save(buffer, format="PNG")
+        out.append(buffer.getvalue())
+    return out[:4]
 
 
 def _sha(data: bytes) -> str:
@@ -138,12 +144,12 @@ def test_parquet_folder_plain_binary_column_and_row_number_ids(
     assert render_dataset_page(documents[2], 128).mode == "RGB"
 
 
-def test_image_folder_with_metadata_csv(tmp_path: Path, vidore: Path) -> None:
+def test_image_folder_with_metadata_csv(tmp_path: Path, page_pngs: list[bytes]) -> None:
     folder = tmp_path / "scans"
     (folder / "sub").mkdir(parents=True)
     names = ["first.png", "sub/second.png", "third.png"]
     for number, name in enumerate(names):
-        shutil.copy(vidore / "images" / f"{number}.png", folder / name)
+        (folder / name).write_bytes(page_pngs[number])
     with (folder / "metadata.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["file_name", "caption"])
@@ -156,10 +162,12 @@ def test_image_folder_with_metadata_csv(tmp_path: Path, vidore: Path) -> None:
     assert render_dataset_page(documents[1], 128).size[0] > 0
 
 
-def test_image_folder_jsonl_missing_image_is_reported_not_fatal(tmp_path: Path, vidore: Path) -> None:
+def test_image_folder_jsonl_missing_image_is_reported_not_fatal(
+    tmp_path: Path, page_pngs: list[bytes]
+) -> None:
     folder = tmp_path / "scans"
     folder.mkdir()
-    shutil.copy(vidore / "images" / "0.png", folder / "a.png")
+    (folder / "a.png").write_bytes(page_pngs[0])
     lines = [{"file_name": "a.png", "id": 7, "pages": 1}, {"file_name": "gone.png", "id": 8, "pages": 2}]
     (folder / "metadata.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     errors: list[SourceError] = []
@@ -232,8 +240,8 @@ def test_ten_thousand_rows_read_in_batches(tmp_path: Path) -> None:
     assert last.getpixel((0, 0)) == (9_999 % 256, 9_999 // 256, 7)
 
 
-def test_not_datasets(tmp_path: Path, corpus: Path) -> None:
-    assert not is_dataset(corpus / "docs" / "byaldi")
+def test_not_datasets(tmp_path: Path, samples: Path) -> None:
+    assert not is_dataset(samples)  # a folder of PDFs and images
     assert not is_dataset(tmp_path / "missing")
     (tmp_path / "notes.txt").write_text("hello")
     assert not is_dataset(tmp_path / "notes.txt")

@@ -11,6 +11,7 @@ import pypdfium2
 import pytest
 
 import pagelens
+from conftest import REPORT
 
 # float16 storage rounds each score by well under this; ties closer than it may swap places
 TOLERANCE = 2e-3
@@ -64,7 +65,7 @@ def _direct_embeddings(family: str, folder: Path, images: list, queries: list[st
 
 @pytest.mark.parametrize("family", list(DIRECT))
 def test_search_ranking_equals_independent_brute_force(
-    family: str, tiny_models, corpus: Path, tmp_path: Path
+    family: str, tiny_models, samples: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     import torch
 
@@ -74,7 +75,7 @@ def test_search_ranking_equals_independent_brute_force(
     from colpali_engine.utils.processing_utils import BaseVisualRetrieverProcessor
 
     folder = tiny_models(family)
-    pdf = corpus / "docs/byaldi/examples/docs/financial_report.pdf"
+    pdf = samples / REPORT
     with pagelens.open(tmp_path / "idx", model=str(folder), device="cpu") as index:
         report = index.add([pdf], progress=False)
         assert report.ok and report.pages_added == 6
@@ -103,8 +104,8 @@ def test_search_ranking_equals_independent_brute_force(
             assert hits[0].score == pytest.approx(reference.max(), abs=TOLERANCE)
 
 
-def test_an_indexed_page_image_finds_itself_first(tiny_models, corpus: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    pdf = corpus / "docs/byaldi/examples/docs/financial_report.pdf"
+def test_an_indexed_page_image_finds_itself_first(tiny_models, samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pdf = samples / REPORT
     with pagelens.open(tmp_path / "idx", model=str(tiny_models("colqwen2")), device="cpu") as index:
         index.add([pdf], progress=False)
         hits = index.search("chart", k=6)

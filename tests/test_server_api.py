@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import pagelens  # noqa: E402
-from conftest import CORPUS  # noqa: E402
+from conftest import PAPER, REPORT  # noqa: E402
 from fakes import FakeEmbedder  # noqa: E402
 from pagelens.errors import (  # noqa: E402
     IndexBusyError,
@@ -37,20 +37,15 @@ from pagelens.server.app import create_app  # noqa: E402
 from pagelens.server.errors import status_for  # noqa: E402
 from pagelens.server.overlay import infer_grid, patch_grid  # noqa: E402
 
-CORPUS = CORPUS
-BYALDI = CORPUS / "docs" / "byaldi" / "examples" / "docs"
-DATASET = CORPUS / "vidore-arxivqa-sample"
 TOKEN = "test-token-123"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
-pytestmark = pytest.mark.corpus  # the real byaldi PDFs; run with -m corpus
 
-
-def _open_with(folder: Path, *pdfs: str) -> pagelens.Index:
+def _open_with(folder: Path, samples: Path, *pdfs: str) -> pagelens.Index:
     docs = folder / "docs"
     docs.mkdir(parents=True, exist_ok=True)
     for name in pdfs:
-        shutil.copy(BYALDI / name, docs / name)
+        shutil.copy(samples / name, docs / name)
     index = pagelens.open(folder / "index", embedder=FakeEmbedder())
     if pdfs:
         report = index.add([docs / name for name in pdfs], progress=False)
@@ -59,9 +54,9 @@ def _open_with(folder: Path, *pdfs: str) -> pagelens.Index:
 
 
 @pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pagelens.Index]:
+def index(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Iterator[pagelens.Index]:
     folder = tmp_path_factory.mktemp("server-api")
-    index = _open_with(folder, "financial_report.pdf", "attention.pdf")
+    index = _open_with(folder, samples, REPORT, PAPER)
     yield index
     index.close()
 
@@ -73,9 +68,11 @@ def client(index: pagelens.Index) -> Iterator[TestClient]:
 
 
 @pytest.fixture(scope="module")
-def writable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, pagelens.Index]]:
+def writable(
+    tmp_path_factory: pytest.TempPathFactory, samples: Path
+) -> Iterator[tuple[TestClient, pagelens.Index]]:
     """An index (one PDF from disk) that upload and remove tests change and restore; uploads capped at 3 MB."""
-    index = _open_with(tmp_path_factory.mktemp("server-writable"), "financial_report.pdf")
+    index = _open_with(tmp_path_factory.mktemp("server-writable"), samples, REPORT)
     app = create_app(index, token=TOKEN, max_upload_bytes=3_000_000)
     with TestClient(app, headers=AUTH) as client:
         yield client, index
@@ -113,22 +110,22 @@ def test_importing_the_app_loads_neither_torch_nor_pymilvus() -> None:
 
 # ---- search ------------------------------------------------------------------------------------------------
 def test_search_has_the_shape_of_search_json(client: TestClient, index: pagelens.Index) -> None:
-    response = client.get("/api/search", params={"q": "multi head attention", "k": 4})
+    response = client.get("/api/search", params={"q": "late interaction retrieval", "k": 4})
     assert response.status_code == 200
     body = response.json()
-    assert body["query"] == "multi head attention" and body["query_type"] == "text"
+    assert body["query"] == "late interaction retrieval" and body["query_type"] == "text"
     results = body["results"]
     assert [r["rank"] for r in results] == [1, 2, 3, 4]
     scores = [r["score"] for r in results]
     assert scores == sorted(scores, reverse=True)
-    expected = [h.to_dict() for h in index.search("multi head attention", k=4)]
+    expected = [h.to_dict() for h in index.search("late interaction retrieval", k=4)]
     for got, want in zip(results, expected, strict=True):
         assert {key: got[key] for key in want} == want  # the same fields as `pagelens search --json`
         assert isinstance(got["page_id"], str)
         assert got["thumbnail_url"] == f"/api/pages/{got['page_id']}/thumbnail"
         assert got["page_url"] == f"/api/pages/{got['page_id']}/image"
         assert got["overlay_url"].startswith(
-            f"/api/pages/{got['page_id']}/overlay?q=multi%20head%20attention"
+            f"/api/pages/{got['page_id']}/overlay?q=late%20interaction%20retrieval"
         )
 
 
@@ -224,9 +221,11 @@ def test_page_image_and_thumbnail_are_rendered_from_the_source(client: TestClien
     assert "max-age" in full.headers["cache-control"]
 
 
-def test_page_whose_file_changed_is_404_not_500(upload_client: tuple[TestClient, pagelens.Index]) -> None:
+def test_page_whose_file_changed_is_404_not_500(
+    upload_client: tuple[TestClient, pagelens.Index], samples: Path
+) -> None:
     client, _ = upload_client
-    unique = (BYALDI / "financial_report.pdf").read_bytes() + b"\n% a copy with its own content hash\n"
+    unique = (samples / REPORT).read_bytes() + b"\n% a copy with its own content hash\n"
     saved = Path(
         client.post("/api/documents", files=[("files", ("mine.pdf", unique))]).json()["indexed"][0]["path"]
     )
@@ -242,15 +241,16 @@ def test_page_whose_file_changed_is_404_not_500(upload_client: tuple[TestClient,
         assert client.delete("/api/documents", params={"path": str(saved)}).status_code == 200
 
 
-@pytest.mark.skipif(not DATASET.is_dir(), reason=f"dataset sample not found at {DATASET}")
-def test_pages_of_an_indexed_dataset_render(tmp_path: Path) -> None:
+@pytest.mark.corpus  # the real ViDoRe sample
+def test_pages_of_an_indexed_dataset_render(tmp_path: Path, corpus: Path) -> None:
     pytest.importorskip("datasets")
+    dataset = corpus / "vidore-arxivqa-sample"
     index = pagelens.open(tmp_path / "index", embedder=FakeEmbedder())
     try:
-        assert index.add([DATASET], progress=False).pages_added == 10
+        assert index.add([dataset], progress=False).pages_added == 10
         with TestClient(create_app(index)) as client:
             hit = client.get("/api/search", params={"q": "a plot", "k": 1}).json()["results"][0]
-            assert hit["path"].startswith(f"{DATASET}#")  # a row of the dataset, not a file
+            assert hit["path"].startswith(f"{dataset}#")  # a row of the dataset, not a file
             thumbnail = client.get(hit["thumbnail_url"])
             assert thumbnail.status_code == 200 and thumbnail.headers["content-type"] == "image/jpeg"
             assert client.get(hit["overlay_url"]).status_code == 200
@@ -293,17 +293,19 @@ def test_grid_inference() -> None:
 # ---- documents ---------------------------------------------------------------------------------------------
 def test_documents_and_their_pages(client: TestClient) -> None:
     documents = client.get("/api/documents").json()["documents"]
-    assert [d["name"] for d in documents] == ["attention.pdf", "financial_report.pdf"]
-    assert [d["pages"] for d in documents] == [15, 6]
-    pages = client.get("/api/documents/pages", params={"path": documents[1]["path"]}).json()["pages"]
+    assert [d["name"] for d in documents] == [REPORT, PAPER]
+    assert [d["pages"] for d in documents] == [6, 8]
+    pages = client.get("/api/documents/pages", params={"path": documents[0]["path"]}).json()["pages"]
     assert [p["page"] for p in pages] == [1, 2, 3, 4, 5, 6]
-    assert pages[0]["page_id"] == documents[1]["first_page_id"]
+    assert pages[0]["page_id"] == documents[0]["first_page_id"]
     assert client.get("/api/documents/pages", params={"path": "/nope.pdf"}).status_code == 404
 
 
-def test_upload_indexes_into_the_uploads_folder(upload_client: tuple[TestClient, pagelens.Index]) -> None:
+def test_upload_indexes_into_the_uploads_folder(
+    upload_client: tuple[TestClient, pagelens.Index], samples: Path
+) -> None:
     client, index = upload_client
-    pdf = (BYALDI / "attention.pdf").read_bytes()
+    pdf = (samples / PAPER).read_bytes()
     response = client.post(
         "/api/documents", files=[("files", ("../../etc/My Paper.pdf", pdf, "application/pdf"))]
     )
@@ -312,9 +314,9 @@ def test_upload_indexes_into_the_uploads_folder(upload_client: tuple[TestClient,
     saved = Path(body["indexed"][0]["path"])
     assert body["indexed"][0]["file"] == "../../etc/My Paper.pdf"
     assert saved.parent == index.location.local_dir / "uploads" and saved.name == "My Paper.pdf"
-    assert body["report"]["pages_added"] == 15 and body["failed"] == []
+    assert body["report"]["pages_added"] == 8 and body["failed"] == []
     status = client.get("/api/status").json()
-    assert (status["documents"], status["pages"]) == (2, 6 + 15)
+    assert (status["documents"], status["pages"]) == (2, 6 + 8)
     # the same bytes again: nothing new, same file
     again = client.post("/api/documents", files=[("files", ("My Paper.pdf", pdf, "application/pdf"))]).json()
     assert again["indexed"][0]["path"] == str(saved) and again["report"]["pages_added"] == 0
@@ -348,11 +350,11 @@ def test_bad_uploads_are_named_with_a_reason(upload_client: tuple[TestClient, pa
 
 
 def test_mixed_upload_indexes_the_good_and_reports_the_bad(
-    upload_client: tuple[TestClient, pagelens.Index],
+    upload_client: tuple[TestClient, pagelens.Index], samples: Path
 ) -> None:
     client, _ = upload_client
     files = [
-        ("files", ("report copy.pdf", (BYALDI / "financial_report.pdf").read_bytes(), "application/pdf")),
+        ("files", ("report copy.pdf", (samples / REPORT).read_bytes(), "application/pdf")),
         ("files", ("notes.txt", b"hello", "text/plain")),
         ("files", ("garbage.pdf", b"%PDF garbage", "application/pdf")),
     ]

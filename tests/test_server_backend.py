@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import pagelens
+from conftest import PAPER, REPORT
 from milvus_server import TOKEN, MilvusServer
 from milvus_server import milvus_server as milvus_server  # noqa: F401 - the session fixture
 from pagelens.errors import AuthenticationError, StoreError
@@ -31,7 +32,6 @@ pytestmark = pytest.mark.milvus_server
 
 SCORE_TOLERANCE = 1e-5
 QUERIES = ["Where is the table comparing BLEU scores?", "revenue by quarter chart", "attention heads"]
-FINANCIAL = "docs/byaldi/examples/docs/financial_report.pdf"
 
 
 @pytest.fixture(autouse=True)
@@ -173,10 +173,10 @@ def _status(index: pagelens.Index) -> tuple[Any, ...]:
 
 
 def test_tiny_model_index_and_search_are_the_same_on_lite_and_server(
-    open_index: Callable[..., pagelens.Index], tiny_models: Callable[[str], Path], corpus: Path
+    open_index: Callable[..., pagelens.Index], tiny_models: Callable[[str], Path], samples: Path
 ) -> None:
     folder = str(tiny_models("colqwen2"))
-    pdf = corpus / FINANCIAL
+    pdf = samples / REPORT
     seen: dict[str, dict[str, Any]] = {}
     embedder = None
     for backend in ("lite", "server"):
@@ -228,22 +228,22 @@ def test_fake_embedder_ingest_filters_and_failures_are_the_same_on_lite_and_serv
             ),
             "status": _status(index),
             "search": [_hits(index.search(q, k=5)) for q in QUERIES],
-            "filtered": _hits(index.search("table", k=5, filter={"path": "*attention*", "pages": (2, 4)})),
+            "filtered": _hits(index.search("table", k=5, filter={"path": "*retrieval*", "pages": (2, 4)})),
             "by_metadata": _hits(index.search("table", k=3, filter={"metadata": {"batch": "one"}})),
         }
-        index.remove([docs_copy / "attention.pdf"])
+        index.remove([docs_copy / PAPER])
         result["status_after_remove"] = _status(index)
         result["search_after_remove"] = [_hits(index.search(q, k=5)) for q in QUERIES]
         seen[backend] = result
     lite, server = seen["lite"], seen["server"]
-    assert lite["report"] == server["report"] == (21, 2, ["broken.pdf"])
+    assert lite["report"] == server["report"] == (14, 2, ["broken.pdf"])
     assert lite["status"] == server["status"]
-    assert lite["status"][:2] == (2, 21) and lite["status"][3][0][0] == "broken.pdf"
+    assert lite["status"][:2] == (2, 14) and lite["status"][3][0][0] == "broken.pdf"
     for key in ("search", "search_after_remove"):
         for a, b in zip(lite[key], server[key], strict=True):
             _assert_same_hits(a, b)
     _assert_same_hits(lite["filtered"], server["filtered"])
-    assert {(h[0], h[1]) for h in lite["filtered"]} == {("attention.pdf", p) for p in (2, 3, 4)}
+    assert {(h[0], h[1]) for h in lite["filtered"]} == {(PAPER, p) for p in (2, 3, 4)}
     _assert_same_hits(lite["by_metadata"], server["by_metadata"])
     assert len(lite["by_metadata"]) == 3
     assert lite["status_after_remove"] == server["status_after_remove"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,24 +23,21 @@ from schemathesis.checks import positive_data_acceptance  # noqa: E402
 from schemathesis.config import SchemathesisConfig  # noqa: E402
 
 import pagelens  # noqa: E402
-from conftest import CORPUS  # noqa: E402
+from conftest import REPORT  # noqa: E402
 from fakes import FakeEmbedder  # noqa: E402
 from pagelens.server.app import create_app  # noqa: E402
 
-BYALDI = CORPUS / "docs" / "byaldi" / "examples" / "docs"
 TOKEN = "fuzz-token"
 MAX_EXAMPLES = 30
 STATUSES: Counter[int] = Counter()
 
-pytestmark = pytest.mark.corpus  # the real byaldi PDFs; run with -m corpus
-
 
 @pytest.fixture(scope="module")
-def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def api_schema(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Iterator[Any]:
     folder = tmp_path_factory.mktemp("fuzz")
-    shutil.copy(BYALDI / "financial_report.pdf", folder / "financial_report.pdf")
+    shutil.copy(samples / REPORT, folder / REPORT)
     index = pagelens.open(folder / "index", embedder=FakeEmbedder())
-    index.add([folder / "financial_report.pdf"], progress=False)
+    index.add([folder / REPORT], progress=False)
     app = create_app(index, token=TOKEN, max_upload_bytes=2_000_000)
     STATUSES.clear()
 

@@ -25,13 +25,12 @@ import pytest
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
 
-from conftest import CORPUS  # noqa: E402
+from conftest import PAPER, REPORT  # noqa: E402
 from pagelens.server.auth import is_loopback  # noqa: E402
 from pagelens.server.run import refuse_reason, serve, serve_index  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
 SRC = TESTS.parent / "src"
-BYALDI = CORPUS / "docs" / "byaldi" / "examples" / "docs"
 TOKEN = "process-token"
 STARTUP_SECONDS = 90
 
@@ -62,8 +61,6 @@ LAUNCHER = textwrap.dedent(
         sys.exit(main())
     """
 )
-
-pytestmark = pytest.mark.corpus  # the real byaldi PDFs; run with -m corpus
 
 
 def free_port() -> int:
@@ -106,11 +103,11 @@ def stop(process: subprocess.Popen[bytes]) -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+def server(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Iterator[SimpleNamespace]:
     folder = tmp_path_factory.mktemp("server-process")
     docs = folder / "docs"
     docs.mkdir()
-    (docs / "financial_report.pdf").write_bytes((BYALDI / "financial_report.pdf").read_bytes())
+    (docs / REPORT).write_bytes((samples / REPORT).read_bytes())
     launcher = folder / "launch.py"
     launcher.write_text(LAUNCHER.format(tests=str(TESTS)))
     port = free_port()
@@ -156,14 +153,14 @@ def test_auth_over_real_http(server: SimpleNamespace) -> None:
     assert right.status_code == 200 and right.json()["pages"] == 6
 
 
-def test_upload_and_concurrent_clients(server: SimpleNamespace) -> None:
+def test_upload_and_concurrent_clients(server: SimpleNamespace, samples: Path) -> None:
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    pdf = (BYALDI / "attention.pdf").read_bytes()
+    pdf = (samples / PAPER).read_bytes()
     response = httpx.post(
-        f"{server.url}/api/documents", headers=headers, files=[("files", ("attention.pdf", pdf))], timeout=120
+        f"{server.url}/api/documents", headers=headers, files=[("files", (PAPER, pdf))], timeout=120
     )
     assert response.status_code == 200, response.text
-    assert response.json()["report"]["pages_added"] == 15
+    assert response.json()["report"]["pages_added"] == 8
     assert Path(response.json()["indexed"][0]["path"]).parent == server.folder / "index" / "uploads"
 
     statuses: list[int] = []
@@ -172,7 +169,7 @@ def test_upload_and_concurrent_clients(server: SimpleNamespace) -> None:
         with httpx.Client(base_url=server.url, headers=headers, timeout=60) as http:
             for i in range(5):
                 statuses.append(
-                    http.get("/api/search", params={"q": f"attention layer {i}", "k": 5}).status_code
+                    http.get("/api/search", params={"q": f"retrieval results {i}", "k": 5}).status_code
                 )
 
     threads = [threading.Thread(target=client) for _ in range(8)]
@@ -235,7 +232,7 @@ def test_a_busy_port_is_exit_code_1(tmp_path: Path) -> None:
 
 # ---- the CLI end to end with a tiny real model (slow: builds a model and loads torch twice) -----------------
 @pytest.mark.slow
-def test_cli_serve_with_a_tiny_real_model(tmp_path: Path) -> None:
+def test_cli_serve_with_a_tiny_real_model(tmp_path: Path, samples: Path) -> None:
     tiny_models = pytest.importorskip("tiny_models")
     embed = pytest.importorskip("pagelens.embed")
     if not hasattr(embed, "load_embedder"):
@@ -243,7 +240,7 @@ def test_cli_serve_with_a_tiny_real_model(tmp_path: Path) -> None:
     model = tiny_models.build_tiny_model("colqwen2", tmp_path / "model")
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "financial_report.pdf").write_bytes((BYALDI / "financial_report.pdf").read_bytes())
+    (docs / REPORT).write_bytes((samples / REPORT).read_bytes())
     env = {**child_env(), "HF_HUB_OFFLINE": "1"}
     cli = [sys.executable, "-m", "pagelens.cli"]
     index = ["--index", str(tmp_path / "index"), "--model", str(model)]

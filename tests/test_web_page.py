@@ -27,11 +27,11 @@ uvicorn = pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
 
 import pagelens  # noqa: E402
-from conftest import CORPUS  # noqa: E402
+from conftest import REPORT  # noqa: E402
 from fakes import FakeEmbedder  # noqa: E402
+from pagelens.samples import SAMPLES  # noqa: E402
 from pagelens.server.app import create_app  # noqa: E402
 
-BYALDI = CORPUS / "docs" / "byaldi" / "examples" / "docs"
 # Screenshots go to a temp folder; PAGELENS_SCREENSHOTS=docs/screenshots refreshes the README's ones.
 SCREENSHOTS = Path(os.environ.get("PAGELENS_SCREENSHOTS") or tempfile.mkdtemp(prefix="pagelens-shots-"))
 TOKEN = "web-token"
@@ -49,8 +49,6 @@ THUMBS_LOADED = """(n) => {
   return imgs.length >= n && imgs.slice(0, n).every((i) => i.src.startsWith('blob:') && i.complete && i.naturalWidth > 0);
 }"""
 
-pytestmark = pytest.mark.corpus  # the real byaldi PDFs; run with -m corpus
-
 
 def wait_js(page: Any, expression: str, arg: Any = None, timeout: float = 30.0) -> Any:
     """Poll `expression` (a JS function of `arg`) until it is truthy. Playwright's wait_for_function builds its
@@ -67,12 +65,12 @@ def wait_js(page: Any, expression: str, arg: Any = None, timeout: float = 30.0) 
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("web")
     docs = folder / "docs"
     docs.mkdir()
-    for name in ("attention.pdf", "financial_report.pdf"):
-        shutil.copy(BYALDI / name, docs / name)
+    for name in SAMPLES:  # every sample: 22 pages in 6 documents
+        shutil.copy(samples / name, docs / name)
     index = pagelens.open(folder / "index", embedder=FakeEmbedder())
     index.add([docs], progress=False)
     with socket.socket() as sock:
@@ -128,17 +126,17 @@ def test_search_view_overlay_and_similar(page: Any, server: str) -> None:
     page.fill("#token-input", TOKEN)
     page.click("#token-form button[value=ok]")
     wait_js(
-        page, "document.querySelector('#status-line').textContent.includes('21 page(s) in 2 document(s)')"
+        page, "document.querySelector('#status-line').textContent.includes('22 page(s) in 6 document(s)')"
     )
 
-    page.fill("#q", "attention is all you need")
+    page.fill("#q", "late interaction retrieval")
     page.press("#q", "Enter")
     wait_js(page, THUMBS_LOADED, 12)  # the two rows in view, so the screenshot shows them all
-    assert page.url.endswith("/?q=attention+is+all+you+need&k=20")
+    assert page.url.endswith("/?q=late+interaction+retrieval&k=20")
     cards = page.locator("#results .card")
     assert cards.count() == 20
     first = cards.nth(0)
-    assert first.locator(".doc").inner_text() in {"attention.pdf", "financial_report.pdf"}
+    assert first.locator(".doc").inner_text() in set(SAMPLES)
     assert first.locator(".page").inner_text().startswith("p. ")
     float(first.locator(".score").inner_text())
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -168,7 +166,7 @@ def test_search_view_overlay_and_similar(page: Any, server: str) -> None:
     wait_js(page, THUMBS_LOADED, 4)
     page.go_back()  # the query is in the URL: back returns to the search
     wait_js(
-        page, "document.querySelector('#results-title').textContent.includes('attention is all you need')"
+        page, "document.querySelector('#results-title').textContent.includes('late interaction retrieval')"
     )
 
 
@@ -231,7 +229,7 @@ def test_phone_layout(browser: Any, server: str) -> None:
     )
     page = context.new_page()
     try:
-        page.goto(f"{server}/?token={TOKEN}&q=multi+head+attention&k=10")
+        page.goto(f"{server}/?token={TOKEN}&q=late+interaction+retrieval&k=10")
         wait_js(page, THUMBS_LOADED, 4)
         columns = page.evaluate(
             "getComputedStyle(document.querySelector('#results')).gridTemplateColumns.split(' ').length"
@@ -247,19 +245,21 @@ def test_phone_layout(browser: Any, server: str) -> None:
         context.close()
 
 
-def test_upload_with_progress_then_browse_and_remove(page: Any, server: str, tmp_path: Path) -> None:
+def test_upload_with_progress_then_browse_and_remove(
+    page: Any, server: str, tmp_path: Path, samples: Path
+) -> None:
     page.goto(f"{server}/?token={TOKEN}")
     wait_js(page, "document.querySelector('#status-line').textContent.includes('page(s)')")
     page.click("#upload-button")
     good = tmp_path / "Quarterly report.pdf"
-    good.write_bytes((BYALDI / "financial_report.pdf").read_bytes() + b"\n% new bytes\n")
+    good.write_bytes((samples / REPORT).read_bytes() + b"\n% new bytes\n")
     bad = tmp_path / "broken.pdf"
     bad.write_bytes(b"%PDF-1.4 not really")
     page.set_input_files("#upload-file", [str(good), str(bad)])
     page.wait_for_selector("#upload-log li.ok >> text=Indexed Quarterly report.pdf")
     assert "broken.pdf: not a readable PDF" in page.locator("#upload-log").inner_text()
     wait_js(
-        page, "document.querySelector('#status-line').textContent.includes('27 page(s) in 3 document(s)')"
+        page, "document.querySelector('#status-line').textContent.includes('28 page(s) in 7 document(s)')"
     )
 
     page.click("#browse-button")
@@ -271,5 +271,5 @@ def test_upload_with_progress_then_browse_and_remove(page: Any, server: str, tmp
     page.once("dialog", lambda dialog: dialog.accept())
     page.locator("#documents li", has_text="Quarterly report.pdf").locator("button.danger").click()
     wait_js(
-        page, "document.querySelector('#status-line').textContent.includes('21 page(s) in 2 document(s)')"
+        page, "document.querySelector('#status-line').textContent.includes('22 page(s) in 6 document(s)')"
     )
