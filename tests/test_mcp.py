@@ -393,3 +393,25 @@ def test_streamable_http_needs_the_bearer_token(http_server: tuple[str, list[dic
     tools, found = run(main)
     assert sorted(tools) == ["get_page", "list_documents", "search"]
     assert found["results"] == expected and len(expected) == 3
+
+
+def test_the_extra_helper_tells_missing_from_unimportable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib import metadata
+
+    from pagelens.integrations.optional import optional_extra
+
+    with pytest.raises(MissingDependencyError) as unimportable, optional_extra("mcp"):
+        import mcp.server.no_such_module  # noqa: F401 - mcp is installed: the import itself fails
+    message = str(unimportable.value)
+    assert f"could not import mcp {metadata.version('mcp')}" in message
+    assert "no_such_module" in message and message.endswith("pip install 'pagelens[mcp]'")
+
+    def not_installed(name: str) -> str:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "version", not_installed)
+    with pytest.raises(MissingDependencyError) as missing, optional_extra("llamaindex"):
+        import llama_index.no_such_module  # noqa: F401
+    assert str(missing.value) == (
+        "the LlamaIndex retriever (llama-index-core) is not installed: pip install 'pagelens[llamaindex]'"
+    )

@@ -4,8 +4,8 @@ naming the extra to install (`pip install 'pagelens[langchain]'`).
     with optional_extra("langchain"):
         from langchain_core.retrievers import BaseRetriever
 
-A package that is installed but too old or too new for pagelens (the import of one of its names fails) gets
-the same hint, with the installed version and the version pagelens asks for.
+A package that is installed but cannot be imported (too old or too new for pagelens, or broken) gets the
+same hint, with the installed version, the import error and the version pagelens asks for.
 """
 
 from __future__ import annotations
@@ -37,21 +37,24 @@ def optional_extra(extra: str) -> Iterator[None]:
     except ImportError as exc:
         log.debug("import for pagelens[%s] failed: %s", extra, exc)
         error = MissingDependencyError(what, extra)
-        mismatch = _version_mismatch(distributions, extra)
-        if mismatch is not None:
-            error.args = (f"{mismatch} ({exc}): pip install 'pagelens[{extra}]'",)
+        installed = _installed(distributions)
+        if installed is not None:
+            name, version = installed
+            wanted = _requirements(extra).get(name, name)
+            error.args = (
+                f"{what.split(' (')[0]} could not import {name} {version} ({exc}); pagelens needs {wanted}: "
+                f"pip install 'pagelens[{extra}]'",
+            )
         raise error from exc
 
 
-def _version_mismatch(distributions: tuple[str, ...], extra: str) -> str | None:
-    """'mcp 1.26.0 is installed; pagelens needs mcp>=2,<3' when an installed distribution is the cause."""
-    wanted = _requirements(extra)
+def _installed(distributions: tuple[str, ...]) -> tuple[str, str] | None:
+    """(name, version) of the first of `distributions` that is installed."""
     for name in distributions:
         try:
-            installed = metadata.version(name)
+            return name, metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
-        return f"{name} {installed} is installed; pagelens needs {wanted.get(name, name)}"
     return None
 
 
