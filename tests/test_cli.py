@@ -147,13 +147,14 @@ def test_model_errors_are_one_clear_line(
     assert main(["index", str(cli_env), "--index", str(fresh), "--model", "vidore/no-such-model-here"]) == 1
     err = capsys.readouterr().err
     assert "vidore/no-such-model-here" in err and "--model" in err and "Traceback" not in err
+    assert not fresh.exists()  # a failed first run leaves no folder behind
 
 
 def test_search_on_an_empty_index_and_bad_arguments(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["search", "anything", "--index", str(tmp_path / "empty"), "--json"]) == 0
-    assert _json(capsys)["results"] == []
+    assert main(["search", "anything", "--index", str(tmp_path / "empty"), "--json"]) == 1
+    assert "no index at" in capsys.readouterr().err and not (tmp_path / "empty").exists()
     with pytest.raises(SystemExit) as exit_info:
         main(["search", "x", "-k", "0"])
     assert exit_info.value.code == 2

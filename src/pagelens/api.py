@@ -63,6 +63,7 @@ def open(  # noqa: A001 - mirrors the builtin on purpose: pagelens.open("folder"
     batch_size: int | None = None,
     candidates: int | None = DEFAULT_CANDIDATES,
     embedder: Embedder | None = None,
+    create: bool = True,
 ) -> Index:
     """Open (or create) an index.
 
@@ -70,15 +71,31 @@ def open(  # noqa: A001 - mirrors the builtin on purpose: pagelens.open("folder"
     (`http://host:19530`, with `token`; default `$PAGELENS_TOKEN`). `model`: a ColPali-family checkpoint (hub
     name or local folder), default the index's own model. Without a model the index works on embeddings
     alone (`add_embeddings`, `search_embedding`). `embedder` passes a ready Embedder instead of a name.
+    `create=False` opens an existing index only: NotFoundError where there is none, and nothing is created.
     """
     location = IndexLocation.parse(
         uri if uri is not None else default_index(),
         token=token if token is not None else os.environ.get("PAGELENS_TOKEN") or None,
         collection=collection,
     )
-    return Index(
+    if not create and not index_may_exist(location):
+        raise NotFoundError(no_index_message(location))
+    index = Index(
         location, model=model, device=device, batch_size=batch_size, candidates=candidates, embedder=embedder
     )
+    if not create and index.info.dim is None:  # a folder or server without pagelens' collections
+        index.close()
+        raise NotFoundError(no_index_message(location))
+    return index
+
+
+def index_may_exist(location: IndexLocation) -> bool:
+    """False where there is certainly no index (a Milvus Lite folder without its data); checks no server."""
+    return location.is_server or Path(location.milvus_uri).is_dir()
+
+
+def no_index_message(location: IndexLocation) -> str:
+    return f"no index at {location.describe()} (create one with `pagelens index`)"
 
 
 class Index:

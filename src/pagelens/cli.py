@@ -7,12 +7,13 @@ Only the standard library is imported at start, so `pagelens --help` is instant.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -216,7 +217,8 @@ def _version() -> str:
 
 
 # ---- opening the index ------------------------------------------------------------------------------------
-def _open(args: argparse.Namespace, *, model_needed: bool = False) -> Index:
+def _open(args: argparse.Namespace, *, model_needed: bool = False, create: bool = True) -> Index:
+    """The index `--index` names; `create=False` (read commands): NotFoundError where there is none."""
     import pagelens
     from pagelens.api import DEFAULT_MODEL
 
@@ -228,6 +230,7 @@ def _open(args: argparse.Namespace, *, model_needed: bool = False) -> Index:
         collection=args.collection,
         device=getattr(args, "device", "auto"),
         batch_size=getattr(args, "batch_size", None),
+        create=create,
     )
     if model_needed and index.model is None and index.info.dim is None:
         index.close()
@@ -242,11 +245,43 @@ def _open(args: argparse.Namespace, *, model_needed: bool = False) -> Index:
     return index
 
 
+@contextlib.contextmanager
+def _first_run_cleanup(args: argparse.Namespace, *, model_needed: bool = False) -> Iterator[Index]:
+    """Open for writing; if this run created the folder and ends with no document in it (an error, or nothing
+    indexed), remove the folder again, so a failed first `index`/`import` leaves nothing behind."""
+    from pagelens.commands.index_folder import new_lite_folder, remove_new_folder
+
+    created = new_lite_folder(args)
+    try:
+        index = _open(args, model_needed=model_needed)
+    except Exception:
+        remove_new_folder(created)
+        raise
+    interrupted = False
+    try:
+        yield index
+    except KeyboardInterrupt:  # a re-run resumes what was written
+        interrupted = True
+        raise
+    finally:
+        keep = interrupted or created is None or _holds_documents(index)
+        index.close()
+        if not keep:
+            remove_new_folder(created)
+
+
+def _holds_documents(index: Index) -> bool:
+    try:
+        return bool(index.documents())  # failed documents count: `status` lists them
+    except Exception:  # cannot tell: keep what may be there
+        return True
+
+
 # ---- commands ---------------------------------------------------------------------------------------------
 def cmd_index(args: argparse.Namespace) -> int:
     from pagelens.ingest import parse_shard
 
-    with _open(args, model_needed=True) as index:
+    with _first_run_cleanup(args, model_needed=True) as index:
         report = index.add(
             args.paths,
             include=args.include,
@@ -290,7 +325,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if sum(x is not None for x in (args.query, args.image, args.queries)) != 1:
         raise _Usage("give one of QUERY, --image FILE or --queries FILE")
     spec = _filter(args)
-    with _open(args) as index:
+    with _open(args, create=False) as index:
         if args.image is not None:
             hits = index.search(_image_arg(args.image), k=args.k, exact=args.exact, filter=spec)
             _print_hits(args.image, "image", hits, args.json)
@@ -340,7 +375,7 @@ def _image_arg(path: str) -> Any:
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
-    with _open(args) as index:
+    with _open(args, create=False) as index:
         page_id = index.find_page(args.document, args.page)
         hits = index.similar(page_id, k=args.k, exact=args.exact, filter=_filter(args))
     _print_hits(f"{args.document}#page={args.page}", "page", hits, args.json)
@@ -348,14 +383,14 @@ def cmd_similar(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    with _open(args) as index:
+    with _open(args, create=False) as index:
         removed = index.remove(args.paths)
     print(f"removed {removed} document(s)", file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    with _open(args) as index:
+    with _open(args, create=False) as index:
         status = index.status()
     if args.json:
         print(json.dumps(status.to_dict(), indent=2))
@@ -377,7 +412,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    with _open(args) as index:
+    with _open(args, create=False) as index:
         report = index.export(args.folder)
     print(
         f"exported {report.documents} document(s), {report.pages} page(s) to {args.folder}", file=sys.stderr
@@ -386,7 +421,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    with _open(args) as index:
+    with _first_run_cleanup(args) as index:
         report = index.import_(args.folder)
     print(
         f"imported {report.documents} document(s), {report.pages} page(s); "
@@ -398,11 +433,15 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
-        from pagelens.server.run import serve
+        from pagelens.server.run import api_token, refuse_reason, serve
     except ImportError as exc:
         from pagelens.errors import MissingDependencyError
 
         raise MissingDependencyError("the HTTP server", "server") from exc
+    if refuse_reason(args.host, api_token(args)) is None:  # a refusal is reported first, by serve
+        from pagelens.commands.index_folder import require_index
+
+        require_index(args)
     return serve(args)
 
 
