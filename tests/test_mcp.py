@@ -98,6 +98,7 @@ def test_tools_are_listed_with_schemas(index: pagelens.Index) -> None:
     assert set(tools["search"].input_schema["properties"]) == {"query", "k", "path", "pages", "where"}
     assert tools["get_page"].input_schema["required"] == ["page_id"]
     assert all(tool.annotations and tool.annotations.read_only_hint for tool in tools.values())
+    assert all(tool.description and "\n" not in tool.description for tool in tools.values())
 
 
 def test_search_ranks_as_the_library_and_the_cli(index: pagelens.Index) -> None:
@@ -175,6 +176,25 @@ def test_errors_are_tool_errors_and_the_server_keeps_serving(index: pagelens.Ind
     assert "sales_chart.png" in answers["gone"] and "no longer readable" in answers["gone"]
     assert len(answers["after"]["results"]) == 2
     assert not any("Traceback" in str(text) for text in answers.values())
+
+
+def test_an_unexpected_failure_is_a_tool_error_too(
+    index: pagelens.Index, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk on fire")
+
+    async def main() -> tuple[str, dict[str, Any]]:
+        async with in_process(index) as client:
+            with monkeypatch.context() as patch:
+                patch.setattr(index, "search", broken)
+                failed = error_text(await client.call_tool("search", {"query": "chart"}))
+            return failed, payload(await client.call_tool("search", {"query": "chart", "k": 1}))
+
+    failed, after = run(main)
+    assert "internal error in search: RuntimeError: disk on fire" in failed
+    assert "tool search failed: RuntimeError: disk on fire" in caplog.text
+    assert len(after["results"]) == 1
 
 
 def test_list_documents_gives_paths_pages_and_status(index: pagelens.Index) -> None:

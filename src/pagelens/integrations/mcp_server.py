@@ -39,6 +39,14 @@ INSTRUCTIONS = (
     "Call `search` with a natural-language description of the page you want; each result has a page_id. "
     "Call `get_page` with a page_id to see the page image. `list_documents` lists what is indexed."
 )
+#: Tool descriptions, as agents read them (the SDK would pass a docstring on with its indentation).
+DESCRIPTIONS = {
+    "search": "Find the pages that best match a query, best first. Each result: rank, score, path, page "
+    "(1-based), page_id (pass it to get_page) and the page's metadata.",
+    "get_page": "The page as a PNG image (rendered again from its source file), after a line of JSON naming it.",
+    "list_documents": "The documents in the index: path, page count and status ('indexed', or 'failed' with "
+    "a reason), with totals.",
+}
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True)
 
 
@@ -63,7 +71,7 @@ def build_server(index: "Index", *, name: str = "pagelens") -> MCPServer:
     tools = PagelensTools(index)
     server: MCPServer = MCPServer(name, instructions=INSTRUCTIONS, version=__version__, log_level="WARNING")
 
-    @server.tool(title="Search pages", annotations=READ_ONLY)
+    @server.tool(title="Search pages", description=DESCRIPTIONS["search"], annotations=READ_ONLY)
     def search(
         query: Annotated[str, Field(description="what the page looks like or says, in plain words")],
         k: Annotated[int, Field(ge=1, le=MAX_K, description="number of results")] = 5,
@@ -78,12 +86,15 @@ def build_server(index: "Index", *, name: str = "pagelens") -> MCPServer:
             Field(description="page metadata conditions, each 'KEY=VALUE' (or !=, >, >=, <, <=)"),
         ] = None,
     ) -> dict[str, Any]:
-        """Find the pages that best match a query, best first. Each result: rank, score, path, page (1-based),
-        page_id (pass it to get_page) and the page's metadata."""
         with tool_errors("search"):
             return tools.search(query, k, path=path, pages=pages, where=where)
 
-    @server.tool(title="Get a page image", annotations=READ_ONLY, structured_output=False)
+    @server.tool(
+        title="Get a page image",
+        description=DESCRIPTIONS["get_page"],
+        annotations=READ_ONLY,
+        structured_output=False,
+    )
     def get_page(
         page_id: Annotated[str, Field(description="a page_id from a search result")],
         max_side: Annotated[
@@ -95,20 +106,17 @@ def build_server(index: "Index", *, name: str = "pagelens") -> MCPServer:
             ),
         ] = None,
     ) -> list[Any]:
-        """The page as a PNG image (rendered again from its source file), after a line of JSON naming it."""
         with tool_errors("get_page"):
             info, data = tools.get_page(page_id, max_side)
         return [json.dumps(info), Image(data=data, format="png")]
 
-    @server.tool(title="List documents", annotations=READ_ONLY)
+    @server.tool(title="List documents", description=DESCRIPTIONS["list_documents"], annotations=READ_ONLY)
     def list_documents(
         path: Annotated[str | None, Field(description="only paths matching this glob or prefix")] = None,
         limit: Annotated[
             int, Field(ge=1, le=MAX_DOCUMENT_LIMIT, description="list at most this many documents")
         ] = DEFAULT_DOCUMENT_LIMIT,
     ) -> dict[str, Any]:
-        """The documents in the index: path, page count and status ('indexed', or 'failed' with a reason),
-        with totals."""
         with tool_errors("list_documents"):
             return tools.list_documents(path, limit)
 
