@@ -557,20 +557,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     header = f"{MACHINE}; {machine()}\n\n{_git(engine)}\n\ncommand: `{command.strip()}`"
     print(header, flush=True)
     failed = False
+    measured_kb: list[float] = []
     for pages in sorted(args.sizes):
+        if measured_kb:  # the indexes built so far say how much disk a page really takes here
+            check_disk(args.workdir, [pages], max(measured_kb))
         runs = []
         for generator in generators:
             run = run_one(generator, pages, settings, args.workdir, args.keep)
             failed |= run.error is not None
             runs.append(run)
+            if run.disk_bytes:
+                measured_kb.append(run.disk_bytes / pages / 1024)
             log(f"{generator} {pages:,}: done{' (' + run.error + ')' if run.error else ''}")
-        text = format_size(pages, runs, header)
-        print("\n" + text, flush=True)
-        if not args.no_write:
-            RESULTS.mkdir(parents=True, exist_ok=True)
-            name = f"scale-{args.label}-{pages}.md" if args.label else f"scale-{pages}.md"
-            (RESULTS / name).write_text(text)
-            log(f"written to bench/results/{name}")
+            if not args.no_write:  # rewritten after every generator: a stopped run keeps what it measured
+                RESULTS.mkdir(parents=True, exist_ok=True)
+                name = f"scale-{args.label}-{pages}.md" if args.label else f"scale-{pages}.md"
+                (RESULTS / name).write_text(format_size(pages, runs, header))
+                log(f"written to bench/results/{name}")
+        print("\n" + format_size(pages, runs, header), flush=True)
     return 1 if failed else 0
 
 
