@@ -420,24 +420,33 @@ class Index:
 
     def search(
         self,
-        query: str | Image.Image | os.PathLike[str],
+        query: str | Image.Image | os.PathLike[str] | None = None,
         k: int = 5,
         *,
+        image: Image.Image | str | os.PathLike[str] | None = None,
         exact: bool = False,
         filter: FilterLike = None,
     ) -> list[Hit]:
-        """Pages best matching a text query, or an image (a PIL image or an image file's path), best first.
+        """Pages best matching a query, best first. A `str` is always text. An image is `image=` (a PIL
+        image or an image file's path, str or Path), or a PIL image or `Path` given as `query`; a str that
+        names an existing image file raises UsageError rather than being searched for as text.
 
         `filter`: a Filter, a dict (path, documents, pages, metadata, expression) or a Milvus expression."""
+        query = _one_query(query, image)
         if self.info.dim is None:
             return []  # nothing indexed yet: no model needed to know that
         return self.search_embedding(self.embed_query(query), k, exact=exact, filter=filter)
 
-    def embed_query(self, query: str | Image.Image | os.PathLike[str]) -> np.ndarray:
-        """The query's multi-vector: text through the model's query side, an image through its page side."""
+    def embed_query(
+        self,
+        query: str | Image.Image | os.PathLike[str] | None = None,
+        *,
+        image: Image.Image | str | os.PathLike[str] | None = None,
+    ) -> np.ndarray:
+        """The query's multi-vector: text through the model's query side, an image through its page side
+        (the same rule as `search`)."""
+        query = _one_query(query, image)
         if isinstance(query, str):
-            if not query.strip():
-                raise UsageError("the query is empty")
             return self.embedder.embed_queries([query])[0]
         return self.embedder.embed_images([_load_query_image(query)])[0]
 
@@ -447,6 +456,8 @@ class Index:
         """Several text queries, embedded in batches; one result list per query, in order."""
         if any(not q.strip() for q in queries):
             raise UsageError("one of the queries is empty")
+        for query in queries:
+            _one_query(query, None)  # text only: a str naming an image file is refused, as in `search`
         if self.info.dim is None:
             return [[] for _ in queries]
         embedded = self.embedder.embed_queries(list(queries)) if queries else []
@@ -586,6 +597,36 @@ def _as_matrix(value: Any, path: str, page: int) -> np.ndarray:
     if not np.isfinite(array).all():
         raise UsageError(f"{path} page {page}: embedding holds NaN or infinite values")
     return array
+
+
+def _one_query(query: Any, image: Any) -> Any:
+    """The query `search` means: text (a str), or an image (`image=`, a PIL image or a Path)."""
+    if image is not None:
+        if query is not None:
+            raise UsageError("give a text query or image=..., not both")
+        return image if not isinstance(image, str) else Path(image)
+    if query is None:
+        raise UsageError("give a text query or image=...")
+    if isinstance(query, str):
+        if not query.strip():
+            raise UsageError("the query is empty")
+        if _names_image_file(query):
+            raise UsageError(
+                f"{query!r} is an image file, and a str is always a text query: to search with the image, "
+                f"pass image={query!r} or a Path (CLI: --image)"
+            )
+    return query
+
+
+def _names_image_file(text: str) -> bool:
+    from pagelens.sources.document import IMAGE_SUFFIXES
+
+    if len(text) > 4096 or "\n" in text or Path(text).suffix.lower() not in IMAGE_SUFFIXES:
+        return False
+    try:
+        return Path(text).expanduser().is_file()
+    except OSError:
+        return False
 
 
 def _load_query_image(query: Any) -> Image.Image:

@@ -327,7 +327,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     spec = _filter(args)
     with _open(args, create=False) as index:
         if args.image is not None:
-            hits = index.search(_image_arg(args.image), k=args.k, exact=args.exact, filter=spec)
+            hits = index.search(image=_image_arg(args.image), k=args.k, exact=args.exact, filter=spec)
             _print_hits(args.image, "image", hits, args.json)
         elif args.queries is not None:
             queries = _read_queries(args.queries)
