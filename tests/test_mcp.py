@@ -266,6 +266,17 @@ def test_http_on_a_public_host_needs_a_token(
     assert not folder.exists()  # refused before anything was opened
 
 
+def test_a_missing_index_is_an_error_not_a_new_index(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pagelens.cli import main
+
+    folder = tmp_path / "typo"
+    assert main(["mcp", "--index", str(folder)]) == 1
+    assert "no index at" in capsys.readouterr().err
+    assert not folder.exists()
+
+
 def test_without_the_extra_the_command_names_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

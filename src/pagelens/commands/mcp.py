@@ -61,7 +61,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         if reason is not None:
             print(f"pagelens: error: {reason}", file=sys.stderr)
             return EXIT_USAGE
-    with _open(args) as index:
+    with _open(args, create=False) as index:  # a read command: a mistyped --index creates nothing
         if args.http:
             return mcp_server.run_http(index, host=args.host, port=args.port, token=token)
         log.info("pagelens MCP server for %s on stdio", index.location.describe())
