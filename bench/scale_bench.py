@@ -365,7 +365,7 @@ def generator_notes(run: Run) -> list[str]:
             for mine, ref in zip(s["text_exact_rankings"], b["rankings"], strict=False)
         ]
         notes.append(
-            f"exact=True (float16 stored vectors) vs numpy float32 brute force top-{K}: recall mean "
+            f"exact=True (on the stored vectors) vs numpy float32 brute force top-{K}: recall mean "
             f"{np.mean(agree):.3f} (worst {min(agree):.2f}) over {len(agree)} queries (near-ties may swap under rounding)"
         )
     if b.get("generate_s") is not None:
@@ -419,6 +419,33 @@ def engine_from_commit(commit: str, workdir: Path) -> Path:
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
             tar.extractall(target, filter="data")
     return target / "src"
+
+
+def machine() -> str:
+    """The CPU, cores, RAM and library versions (imports nothing of pagelens: any engine commit works)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    cpu = platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
+        with open("/proc/meminfo") as info:
+            ram = next(int(line.split()[1]) / 2**20 for line in info if line.startswith("MemTotal"))
+    except (OSError, StopIteration, ValueError):
+        ram = float("nan")
+    versions = []
+    for package in ("numpy", "pymilvus", "milvus-lite"):
+        try:
+            versions.append(f"{package} {version(package)}")
+        except PackageNotFoundError:
+            continue
+    threads = os.environ.get("OPENBLAS_NUM_THREADS")
+    return (
+        f"machine: {cpu}, {os.cpu_count()} cores, {ram:.0f} GiB RAM; Python {platform.python_version()}, "
+        + ", ".join(versions)
+        + f"; OMP/OPENBLAS threads {threads}"
+    )
 
 
 def _git(engine_commit: str | None = None) -> str:
@@ -550,8 +577,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         sys.path.insert(0, str(source))
         log(f"engine: pagelens of commit {engine} from {source}")
-
-    from search_bench import machine
 
     command = "python bench/scale_bench.py " + " ".join(sys.argv[1:] if argv is None else argv)
     header = f"{MACHINE}; {machine()}\n\n{_git(engine)}\n\ncommand: `{command.strip()}`"

