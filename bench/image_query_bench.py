@@ -23,6 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 
 import pagelens  # noqa: E402
+from pagelens.store import bfloat16  # noqa: E402
 from synthetic import SyntheticCorpus  # noqa: E402
 
 
@@ -43,7 +44,7 @@ def main() -> int:
 
     corpus = SyntheticCorpus(args.pages)
     vectors = corpus.fill()
-    stored = vectors.astype(np.float16).astype(np.float32)  # what pagelens keeps (float16 in Milvus)
+    stored = bfloat16.as_stored(vectors)  # what pagelens keeps (bfloat16)
     text_queries, _ = corpus.queries(args.queries)
     rng = np.random.default_rng(3)
     targets = rng.choice(args.pages, args.image_queries, replace=False)

@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from pagelens.store import bfloat16
+
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
@@ -321,7 +323,7 @@ def _pagelens_queries(
     exact: bool = False,
 ) -> tuple[float, list[list[int]]]:
     """Time `search_embedding` for each query into `row`. Returns the max |score - float32 MaxSim on the
-    float16-rounded vectors| over all hits, and each query's ranking (corpus page indices)."""
+    bfloat16-rounded vectors| over all hits, and each query's ranking (corpus page indices)."""
     worst = 0.0
     rankings: list[list[int]] = []
     for q, query in enumerate(queries):
@@ -438,18 +440,18 @@ def run_size(
     result.notes.append(f"synthetic queries whose target page is the exact top-1: {top1:.0%}")
 
     # The float32 corpus is dropped before pagelens builds (5.3 GB at 10,000 pages; pagelens and Milvus Lite
-    # need the RAM). Kept: float16-rounded copies of each query's exact top-50 pages, for the score checks;
+    # need the RAM). Kept: bfloat16-rounded copies of each query's exact top-50 pages, for the score checks;
     # any other page a search returns is regenerated (deterministic). pagelens gets the original float32
     # vectors, regenerated block by block outside its timed calls.
     kept = sorted({p for scores in reference_scores for p in top_k(scores, 50)})
-    rounded16 = {p: vectors[p].astype(np.float16) for p in kept}
+    rounded16 = {p: bfloat16.encode(vectors[p]) for p in kept}
     del vectors
     rss()
 
     def vectors16(page: int) -> np.ndarray:
         if page not in rounded16:
-            rounded16[page] = corpus.page(page)[0].astype(np.float16)
-        return rounded16[page].astype(np.float32)
+            rounded16[page] = bfloat16.encode(corpus.page(page)[0])
+        return bfloat16.decode(rounded16[page])
 
     # ---- pagelens: build, default search, exact=True ----------------------------------------------------
     folder = workdir / f"pagelens-{pages}"
@@ -498,8 +500,8 @@ def run_size(
     )
     result.max_score_diff = max(result.max_score_diff, worst)
     result.rows.append(exact_pl)
-    # exact=True vs a reference on the float16-rounded vectors (pagelens' stored precision): near-tied pages
-    # may swap under rounding, which is not a retrieval error. The float16 top-k lies within the float32
+    # exact=True vs a reference on the bfloat16-rounded vectors (pagelens' stored precision): near-tied pages
+    # may swap under rounding, which is not a retrieval error. The bfloat16 top-k lies within the float32
     # top-50 (rounding moves a score by ~1e-5), so only those are rescored.
     reference16: list[list[int]] = []
     for q in range(exact_n):
@@ -509,7 +511,7 @@ def run_size(
     recall16 = np.mean([recall_at_k(r, f) for r, f in zip(exact_rankings, reference16, strict=True)])
     result.notes.append(
         f"pagelens exact=True recall@{K} vs float32 exact: {exact_pl.recall:.3f}; "
-        f"vs exact MaxSim on the float16-rounded vectors: {recall16:.3f}"
+        f"vs exact MaxSim on the bfloat16-rounded vectors: {recall16:.3f}"
     )
     timer = time.perf_counter()
     index.close()
@@ -556,7 +558,7 @@ def run_size(
         )
     ok = "OK" if result.max_score_diff <= SCORE_TOLERANCE else "FAIL"
     result.notes.append(
-        f"max |pagelens score - float32 MaxSim on the float16-rounded vectors| over all hits: "
+        f"max |pagelens score - float32 MaxSim on the bfloat16-rounded vectors| over all hits: "
         f"{result.max_score_diff:.2e} (<= {SCORE_TOLERANCE:g}: {ok})"
     )
     found = np.mean([targets[q] in reference[q] for q in range(queries)])

@@ -114,7 +114,7 @@ def test_non_128_dim_index_search_export_import(
             [Image.open(pages / Path(hit.path).name).convert("RGB") for hit in hits]
         )
         expected = [float((query_vectors @ p.T).max(axis=1).sum()) for p in page_vectors]
-        np.testing.assert_allclose([hit.score for hit in hits], expected, atol=0.05)  # float16 storage
+        np.testing.assert_allclose([hit.score for hit in hits], expected, atol=0.05)  # bfloat16 storage
         assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
         index.export(tmp_path / "export")
     finally:

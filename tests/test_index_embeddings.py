@@ -10,6 +10,7 @@ import pytest
 import pagelens
 from pagelens.errors import IndexMismatchError, NotFoundError, UsageError
 from pagelens.search.maxsim import maxsim
+from pagelens.store.bfloat16 import as_stored
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -30,10 +31,7 @@ def _records(count: int, seed: int = 0) -> list[dict]:
 
 
 def _brute_force(query: np.ndarray, records: list[dict]) -> list[tuple[str, int, float]]:
-    scored = [
-        (r["path"], r["page"], maxsim(query, r["embedding"].astype(np.float16).astype(np.float32)))
-        for r in records
-    ]
+    scored = [(r["path"], r["page"], maxsim(query, as_stored(r["embedding"]))) for r in records]
     return sorted(scored, key=lambda t: -t[2])
 
 
@@ -102,7 +100,7 @@ def test_similar_excludes_the_page_itself_and_matches_a_query_by_its_vectors(tmp
         similar = index.similar(page_id, k=4)
         assert page_id not in [h.page_id for h in similar]
         own = next(r for r in records if r["path"] == "doc2.pdf" and r["page"] == 2)["embedding"]
-        by_vectors = index.search_embedding(own.astype(np.float16).astype(np.float32), k=5, exact=True)
+        by_vectors = index.search_embedding(as_stored(own), k=5, exact=True)
         assert by_vectors[0].page_id == page_id
         assert [h.page_id for h in by_vectors[1:]] == [h.page_id for h in similar]
         with pytest.raises(NotFoundError):

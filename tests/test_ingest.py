@@ -12,6 +12,7 @@ from conftest import PAPER, REPORT
 from pagelens.samples import PASSWORD
 from pagelens.search.maxsim import maxsim
 from pagelens.sources import Document, iter_pages
+from pagelens.store.bfloat16 import as_stored
 
 
 def test_index_then_search_matches_brute_force_over_the_embedder(fake_index, docs_copy: Path) -> None:  # type: ignore[no-untyped-def]
@@ -27,7 +28,7 @@ def test_index_then_search_matches_brute_force_over_the_embedder(fake_index, doc
     ]
     query = embedder.embed_queries(["annual revenue chart"])[0]
     expected = sorted(
-        ((path, n, maxsim(query, v.astype(np.float16).astype(np.float32))) for path, n, v in pages),
+        ((path, n, maxsim(query, as_stored(v))) for path, n, v in pages),
         key=lambda t: -t[2],
     )
     hits = index.search("annual revenue chart", k=14)

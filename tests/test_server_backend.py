@@ -24,6 +24,7 @@ from conftest import PAPER, REPORT
 from milvus_server import TOKEN, MilvusServer
 from milvus_server import milvus_server as milvus_server  # noqa: F401 - the session fixture
 from pagelens.errors import AuthenticationError, StoreError
+from pagelens.store.bfloat16 import as_stored
 from pagelens.store.location import IndexLocation
 from pagelens.store.milvus import MilvusStore
 from pagelens.store.records import DocumentRecord, IndexInfo, PageRecord, StoredPage, page_id_for
@@ -114,7 +115,7 @@ def _store_round_trip(location: IndexLocation) -> dict[str, Any]:
         seen["metadata_filter"] = sorted(r.page_id for r in store.list_pages('metadata["topic"] == "x"'))
         fetched = store.fetch_vectors(records, 128)
         for page in pages:
-            np.testing.assert_array_equal(fetched[page.record.page_id], page.vectors.astype(np.float16))
+            np.testing.assert_array_equal(fetched[page.record.page_id], as_stored(page.vectors))
         seen["vectors"] = {page_id: _digest(v) for page_id, v in sorted(fetched.items())}
         seen["vector_rows"] = store.count(store.vectors)
         store.delete_content(["h1"])

@@ -18,6 +18,7 @@ from pagelens.embed.pooling import check_pool_factor, pool_pages
 from pagelens.errors import IndexMismatchError, NotFoundError, StoreError, UsageError
 from pagelens.ingest import Ingestor
 from pagelens.results import Failure, Hit, IndexStatus, IngestReport
+from pagelens.search.cache import CacheIdentity
 from pagelens.search.catalog import Catalog
 from pagelens.search.filters import Filter
 from pagelens.search.retriever import DEFAULT_CANDIDATES, Retriever
@@ -45,6 +46,7 @@ DEFAULT_MODEL = "vidore/colqwen2.5-v0.2"
 DEFAULT_IMAGE_SIDE = 1024
 
 WRITE_BATCH_PAGES = 64
+GENERATION_CHECK_SECONDS = 1.0
 
 FilterLike = Filter | Mapping[str, Any] | str | None
 
@@ -144,6 +146,8 @@ class Index:
         self._retriever: Retriever | None = None
         self._catalog: Catalog | None = None
         self._stale = True
+        self._generation = ""
+        self._checked_at = 0.0
 
     # ---- lifecycle --------------------------------------------------------------------------------------
     def close(self) -> None:
@@ -212,8 +216,8 @@ class Index:
         self._ensure_schema(embedder.dim)
         return pool_pages(embedder, self.info.pool_factor)  # pages only: queries use self.embedder
 
-    def _pages_written(self, page_ids: list[int], vectors: list[np.ndarray]) -> None:
-        self.retriever.add_local(page_ids, vectors)
+    def _pages_written(self, pages: list[StoredPage]) -> None:
+        self.retriever.add_local([s.record for s in pages], [s.vectors for s in pages])
         self._stale = True
 
     def add(
@@ -340,7 +344,7 @@ class Index:
         """Pages of several documents in one write, then their document rows (the commits)."""
         timer = time.perf_counter()
         self.store.write_pages(pages)
-        self._pages_written([s.record.page_id for s in pages], [s.vectors for s in pages])
+        self._pages_written(pages)
         self.store.write_documents([document for document, _ in documents])
         replaced = [
             old.content_hash for new, old in documents if old and old.content_hash != new.content_hash
@@ -398,13 +402,16 @@ class Index:
         if self._retriever is None:
             if self.info.dim is None:
                 raise UsageError("the index is empty")
+            identity = CacheIdentity(self.info.index_id, self.info.model, self.info.dim)
             self._retriever = Retriever(
-                self.store, self.info.dim, self.location.local_dir / "cache", self._candidates
+                self.store, identity, self.location.local_dir / "cache", self._candidates
             )
         return self._retriever
 
     def refresh(self) -> Catalog:
         """Re-read what is live from Milvus and bring the local cache in step."""
+        self._generation = self.store.generation()
+        self._checked_at = time.monotonic()
         catalog = Catalog(self.store.list_documents('status == "indexed"'), [])
         catalog = Catalog(catalog.documents, self.store.pages_of(sorted(catalog.paths_by_hash)))
         self.retriever.sync(catalog)
@@ -414,8 +421,15 @@ class Index:
 
     @property
     def catalog(self) -> Catalog:
+        """What is live, re-read when this process wrote, or (checked at most once a second, one point
+        query) when another process committed since."""
         if self._catalog is None or self._stale:
             return self.refresh()
+        now = time.monotonic()
+        if now - self._checked_at >= GENERATION_CHECK_SECONDS:
+            self._checked_at = now
+            if self.store.generation() != self._generation:
+                return self.refresh()
         return self._catalog
 
     def search(
@@ -561,7 +575,9 @@ class Index:
         """The stored (n x dim) vectors of an indexed page, float32."""
         if page_id not in self.catalog.by_id:
             raise NotFoundError(f"page id {page_id} is not in the index")
-        return self.retriever.vectors_of(page_id).astype(np.float32)
+        if page_id not in self.retriever:
+            raise NotFoundError(f"page id {page_id} has no readable vectors (see the log)")
+        return self.retriever.vectors_of(page_id)
 
     def status(self) -> IndexStatus:
         documents = self.store.list_documents() if self.info.dim is not None else []

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PagesWritten = Callable[[list[int], list[np.ndarray]], None]
+PagesWritten = Callable[[list[StoredPage]], None]
 
 
 @dataclass
@@ -287,7 +287,7 @@ class Ingestor:
         timer = time.perf_counter()
         try:
             self.store.write_pages(stored)
-            self.on_pages_written([s.record.page_id for s in stored], [s.vectors for s in stored])
+            self.on_pages_written(stored)
         except Exception as exc:  # the documents of this batch fail; a store that is gone fails in _fail
             log.warning("storing %d page(s) failed: %s", len(stored), exc)
             for job in {id(j): j for j in owners}.values():

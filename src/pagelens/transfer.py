@@ -3,7 +3,8 @@
 An export is a folder:
 - `manifest.json`: format, version, model id, dim, schema version, counts;
 - `documents.parquet`: one row per path (status, reason, content hash, metadata as JSON);
-- `pages.parquet`: one row per page, its vectors as float16 little-endian bytes (`n_vectors x dim`).
+- `pages.parquet`: one row per page, its vectors as little-endian bytes (`n_vectors x dim`) of the manifest's
+  `vector_dtype`: bfloat16 (version 2; kept as uint16 bits) or float16 (version 1 exports, still read).
 Written and read in batches, so an index larger than memory moves too.
 """
 
@@ -19,13 +20,18 @@ from typing import Any
 import numpy as np
 
 from pagelens.errors import IndexMismatchError, MissingDependencyError, UsageError
+from pagelens.store import bfloat16
 from pagelens.store.milvus import MilvusStore
 from pagelens.store.records import DocumentRecord, IndexInfo, PageRecord, StoredPage
 
 log = logging.getLogger(__name__)
 
 FORMAT = "pagelens-export"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
+PAGE_COLUMNS = [
+    f.name for f in fields(PageRecord) if f.name != "vectors_ref"
+]  # where, is the target's business
 BATCH_PAGES = 128
 
 
@@ -85,10 +91,8 @@ def export_index(store: MilvusStore, info: IndexInfo, folder: Path) -> TransferR
             writer.write_table(
                 pa.table(
                     {
-                        **_columns(complete, [f.name for f in fields(PageRecord)]),
-                        "vectors": [
-                            np.ascontiguousarray(vectors[p.page_id], dtype="<f2").tobytes() for p in complete
-                        ],
+                        **_columns(complete, PAGE_COLUMNS),
+                        "vectors": [bfloat16.encode(vectors[p.page_id]).tobytes() for p in complete],
                     },
                     schema=schema,
                 )
@@ -100,7 +104,7 @@ def export_index(store: MilvusStore, info: IndexInfo, folder: Path) -> TransferR
         "model": info.model,
         "dim": info.dim,
         "schema_version": info.schema_version,
-        "vector_dtype": "float16",
+        "vector_dtype": "bfloat16",
         "documents": report.documents,
         "pages": report.pages,
     }
@@ -121,15 +125,24 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         manifest: dict[str, Any] = json.loads((folder / "manifest.json").read_text())
     except (OSError, ValueError) as exc:
         raise UsageError(f"{folder} is not a pagelens export (no readable manifest.json)") from exc
-    if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
+    if manifest.get("format") != FORMAT or manifest.get("version") not in READABLE_VERSIONS:
         raise UsageError(
             f"{folder}: unsupported export format {manifest.get('format')!r} v{manifest.get('version')}"
         )
     return manifest
 
 
-def _page_batches(folder: Path, dim: int) -> Iterator[list[StoredPage]]:
+def _decoder(vector_dtype: str) -> Any:
+    if vector_dtype == "bfloat16":
+        return lambda raw, dim: bfloat16.decode(np.frombuffer(raw, dtype=bfloat16.STORED).reshape(-1, dim))
+    if vector_dtype == "float16":
+        return lambda raw, dim: np.frombuffer(raw, dtype="<f2").reshape(-1, dim).astype(np.float32)
+    raise UsageError(f"unsupported vector type {vector_dtype!r} in the export")
+
+
+def _page_batches(folder: Path, dim: int, vector_dtype: str) -> Iterator[list[StoredPage]]:
     pa = _pyarrow()
+    decode = _decoder(vector_dtype)
     parquet = pa.parquet.ParquetFile(folder / "pages.parquet")
     for batch in parquet.iter_batches(batch_size=BATCH_PAGES):
         rows = batch.to_pylist()
@@ -144,7 +157,7 @@ def _page_batches(folder: Path, dim: int) -> Iterator[list[StoredPage]]:
                     height=row["height"],
                     metadata=json.loads(row["metadata"]),
                 ),
-                np.frombuffer(row["vectors"], dtype="<f2").reshape(-1, dim),
+                decode(row["vectors"], dim),
             )
             for row in rows
         ]
@@ -178,12 +191,12 @@ def import_index(
     report = TransferReport(skipped_documents=len(documents) - len(wanted))
     needed = {d.content_hash for d in wanted if d.status == "indexed"}
     stored = {p.page_id for p in store.pages_of(sorted(needed))} if needed else set()  # resume a cut import
-    for batch in _page_batches(folder, dim):
+    for batch in _page_batches(folder, dim, manifest.get("vector_dtype", "float16")):
         batch = [p for p in batch if p.record.content_hash in needed and p.record.page_id not in stored]
         if batch:
             store.write_pages(batch)
             if on_pages is not None:
-                on_pages([p.record.page_id for p in batch], [p.vectors for p in batch])
+                on_pages(batch)
             report.pages += len(batch)
     for document in wanted:
         store.write_document(document)

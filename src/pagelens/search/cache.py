@@ -1,9 +1,19 @@
-"""pagelens' local copy of the stored vectors, for fast candidate generation and exact reranking.
+"""The retriever's local, derived data: per-page centroids for candidate generation, and where each page's
+vectors are for exact reranking.
 
-Milvus is the source of truth; this is a cache of it, in segments on disk (memory-mapped float32 page
-vectors plus float32 centroids at two granularities), under the index's local folder. The retriever decides which cached pages
-are live from Milvus, fetches what the cache lacks and never serves a page Milvus lacks. Deleting the
-folder is always safe: it is rebuilt from Milvus.
+It is a verified replica, never a second truth. Milvus (with, on Milvus Lite, the index folder's vector
+files) is the truth; this cache records the index id and model it was built for, and a cache of another
+index, another model, another dim or another cache version is deleted and rebuilt, never served. The
+retriever also reconciles it page by page with Milvus' live pages on every refresh.
+
+In segments on disk (a sub-folder of .npy files each, listed by `manifest.json` once complete):
+- `page_ids`; `refs` (file, row, rows, crc of each page's vectors in a `VectorFiles`: the index folder's own on
+  Milvus Lite, a local copy under this folder for a server, the only place a server's vectors are copied to);
+- `fine`: CENTROIDS_PER_PAGE k-means centroids a page, bfloat16, memory-mapped, read only for the pages the
+  coarse level keeps;
+- `coarse`: COARSE_PER_PAGE centroids of those, float32: the only part the retriever holds in RAM for every
+  page (4 KB a page at 128-d).
+Deleting the folder is always safe: it is rebuilt from Milvus.
 """
 
 from __future__ import annotations
@@ -13,51 +23,59 @@ import logging
 import os
 import shutil
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from pagelens.errors import IndexMismatchError
 from pagelens.search.pooling import CENTROIDS_PER_PAGE, page_centroids
+from pagelens.store import bfloat16
+from pagelens.store.vector_files import VectorFiles, VectorRef
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 COARSE_PER_PAGE = 8
+REPLICA = "vectors"
+FIELDS = ("page_ids", "refs", "fine", "coarse")
+
+
+@dataclass(frozen=True)
+class CacheIdentity:
+    """What a cache was built for; any difference means it describes other vectors."""
+
+    index_id: str
+    model: str | None
+    dim: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {"version": CACHE_VERSION, "index_id": self.index_id, "model": self.model, "dim": self.dim}
 
 
 @dataclass
 class Segment:
-    """Pages written together: page i's vectors are vectors[offsets[i]:offsets[i+1]]; `fine[i]` holds its
-    CENTROIDS_PER_PAGE centroids and `coarse[i]` COARSE_PER_PAGE centroids of those (both padded by
-    repeating a row, which leaves a max unchanged, so every page has the same shape)."""
+    """Pages cached together. `refs[i]` = (file, row, rows, crc) of page i's vectors; `fine[i]` its
+    CENTROIDS_PER_PAGE centroids (bfloat16 bits) and `coarse[i]` COARSE_PER_PAGE centroids of those (both
+    padded by repeating a row, which leaves a max unchanged, so every page has the same shape)."""
 
     name: str
     page_ids: np.ndarray
-    offsets: np.ndarray
-    vectors: np.ndarray
+    refs: np.ndarray
     fine: np.ndarray
     coarse: np.ndarray
 
-    @classmethod
-    def build(cls, name: str, page_ids: list[int], pages: list[np.ndarray]) -> Segment:
-        offsets = np.zeros(len(pages) + 1, dtype=np.int64)
-        np.cumsum([len(p) for p in pages], out=offsets[1:])
-        fine = np.stack([_pad(page_centroids(p), CENTROIDS_PER_PAGE) for p in pages])
-        coarse = np.stack([_pad(page_centroids(f, COARSE_PER_PAGE), COARSE_PER_PAGE) for f in fine])
-        return cls(
-            name=name,
-            page_ids=np.asarray(page_ids, dtype=np.int64),
-            offsets=offsets,
-            # the float16 values Milvus stores, widened once here: exact scoring then needs no conversion
-            # (numpy's float16 -> float32 costs more than the MaxSim matmul itself)
-            vectors=np.concatenate(pages).astype(np.float16).astype(np.float32),
-            fine=fine.astype(np.float32),
-            coarse=coarse.astype(np.float32),
-        )
+    def ref(self, index: int) -> VectorRef:
+        file, row, rows, crc = (int(v) for v in self.refs[index])
+        return VectorRef(file, row, rows, crc)
 
-    def page_vectors(self, index: int) -> np.ndarray:
-        return self.vectors[self.offsets[index] : self.offsets[index + 1]]
+
+def centroid_levels(page: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(fine, coarse) centroids of one page's (n, dim) vectors, padded to fixed counts."""
+    fine = _pad(page_centroids(page), CENTROIDS_PER_PAGE)
+    coarse = _pad(page_centroids(fine, COARSE_PER_PAGE), COARSE_PER_PAGE)
+    return fine, coarse
 
 
 def _pad(rows: np.ndarray, count: int) -> np.ndarray:
@@ -66,17 +84,23 @@ def _pad(rows: np.ndarray, count: int) -> np.ndarray:
     return np.concatenate([rows, np.repeat(rows[:1], count - len(rows), axis=0)])
 
 
-FIELDS = ("page_ids", "offsets", "vectors", "fine", "coarse")
-
-
 class VectorCache:
-    """Segments in `folder`, each a sub-folder of .npy files; `manifest.json` lists the complete ones."""
+    """Segments in `folder` for the index `identity`. `vectors` is where page vectors are read from; when it
+    is None (a server index) the cache keeps its own copy in `folder/vectors`."""
 
-    def __init__(self, folder: Path, dim: int) -> None:
+    def __init__(self, folder: Path, identity: CacheIdentity, vectors: VectorFiles | None = None) -> None:
         self.folder = folder
-        self.dim = dim
+        self.identity = identity
         self.segments: list[Segment] = []
         self._load()
+        self.owns_vectors = vectors is None
+        if vectors is None:
+            try:
+                vectors = VectorFiles.open(folder / REPLICA, identity.dim, identity.index_id, durable=False)
+            except IndexMismatchError:  # a copy of another index's vectors: the manifest check missed it
+                self.clear()
+                vectors = VectorFiles.open(folder / REPLICA, identity.dim, identity.index_id, durable=False)
+        self.vectors = vectors
 
     @property
     def _manifest(self) -> Path:
@@ -85,37 +109,55 @@ class VectorCache:
     def _load(self) -> None:
         try:
             manifest = json.loads(self._manifest.read_text())
-            if manifest.get("version") != CACHE_VERSION or manifest.get("dim") != self.dim:
-                raise ValueError("cache written by another version or for another dim")
+            recorded = {key: manifest.get(key) for key in self.identity.as_dict()}
+            if recorded != self.identity.as_dict():
+                raise ValueError(f"it was built for {recorded}, not {self.identity.as_dict()}")
             for name in manifest["segments"]:
                 arrays = {f: np.load(self.folder / name / f"{f}.npy", mmap_mode="r") for f in FIELDS}
                 self.segments.append(Segment(name=name, **arrays))
         except FileNotFoundError:
             self.segments = []
-        except (ValueError, OSError, KeyError) as exc:
-            log.info("rebuilding the vector cache in %s: %s", self.folder, exc)
-            self.segments = []
-            shutil.rmtree(self.folder, ignore_errors=True)
+            if self.folder.exists():  # segments without a manifest, or a manifest naming missing segments
+                shutil.rmtree(self.folder, ignore_errors=True)
+        except (ValueError, OSError, KeyError, TypeError) as exc:
+            log.info("rebuilding the search cache in %s: %s", self.folder, exc)
+            self.clear()
 
     def _write_manifest(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         temporary = self._manifest.with_suffix(".tmp")
-        payload = {"version": CACHE_VERSION, "dim": self.dim, "segments": [s.name for s in self.segments]}
+        payload = {**self.identity.as_dict(), "segments": [s.name for s in self.segments]}
         temporary.write_text(json.dumps(payload))
         os.replace(temporary, self._manifest)  # atomic: a crash leaves the old or the new list
 
-    def add(self, page_ids: list[int], pages: list[np.ndarray]) -> Segment | None:
-        if not pages:
+    def add(
+        self,
+        page_ids: Sequence[int],
+        pages: Sequence[np.ndarray],
+        refs: Sequence[VectorRef] | None = None,
+        levels: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
+    ) -> Segment | None:
+        """Cache pages. `refs`: where their vectors already are in `self.vectors` (None: copy them there).
+        `levels`: their centroids when already computed (compaction)."""
+        if not page_ids:
             return None
-        segment = Segment.build(uuid.uuid4().hex[:12], page_ids, pages)
-        target = self.folder / segment.name
+        if refs is None:
+            refs = self.vectors.append(list(pages))
+        if levels is None:
+            levels = [centroid_levels(np.asarray(p, dtype=np.float32)) for p in pages]
+        name = uuid.uuid4().hex[:12]
+        arrays = {
+            "page_ids": np.asarray(page_ids, dtype=np.int64),
+            "refs": np.array([[r.file, r.row, r.rows, r.crc] for r in refs], dtype=np.int64).reshape(-1, 4),
+            "fine": np.stack([bfloat16.encode(f) for f, _ in levels]),
+            "coarse": np.stack([c for _, c in levels]).astype(np.float32),
+        }
+        target = self.folder / name
         target.mkdir(parents=True, exist_ok=True)
-        for field in FIELDS:
-            np.save(target / f"{field}.npy", getattr(segment, field))
+        for field, array in arrays.items():
+            np.save(target / f"{field}.npy", array)
         # keep the memory-mapped copy, not the arrays just built: the OS pages them in and out as needed
-        segment = Segment(
-            name=segment.name, **{f: np.load(target / f"{f}.npy", mmap_mode="r") for f in FIELDS}
-        )
+        segment = Segment(name=name, **{f: np.load(target / f"{f}.npy", mmap_mode="r") for f in FIELDS})
         self.segments.append(segment)
         self._write_manifest()
         return segment
@@ -126,24 +168,33 @@ class VectorCache:
         return np.concatenate([s.page_ids for s in self.segments])
 
     def compact(self, live: set[int]) -> None:
-        """Rewrite the segments keeping only `live` pages (once dead pages waste space, or segments pile up)."""
+        """Rewrite the segments keeping only `live` pages (once dead pages waste space, or segments pile up);
+        a cache that keeps its own vector copy rewrites that too."""
         page_ids: list[int] = []
-        pages: list[np.ndarray] = []
+        refs: list[VectorRef] = []
+        levels: list[tuple[np.ndarray, np.ndarray]] = []
         seen: set[int] = set()
         for segment in self.segments:
             for index, page_id in enumerate(segment.page_ids.tolist()):
                 if page_id in live and page_id not in seen:
                     seen.add(page_id)
                     page_ids.append(page_id)
-                    pages.append(np.array(segment.page_vectors(index)))
-        old = [s.name for s in self.segments]
+                    refs.append(segment.ref(index))
+                    levels.append((bfloat16.decode(segment.fine[index]), np.array(segment.coarse[index])))
+        old_segments = [s.name for s in self.segments]
+        old_files = self.vectors.file_numbers() if self.owns_vectors else []
+        if self.owns_vectors and page_ids:
+            start = (old_files[-1] + 1) if old_files else 0
+            refs = self.vectors.copy_to_new_files(refs, start)
         self.segments = []
-        if pages:
-            self.add(page_ids, pages)
+        if page_ids:
+            self.add(page_ids, [], refs, levels)
         else:
             self._write_manifest()
-        for name in old:
+        for name in old_segments:
             shutil.rmtree(self.folder / name, ignore_errors=True)
+        if old_files:
+            self.vectors.remove_files(old_files)
 
     def clear(self) -> None:
         self.segments = []

@@ -1,35 +1,50 @@
-"""Candidate generation from pooled page centroids, then exact MaxSim on every vector of each candidate.
+"""Candidate generation from per-page centroids, then exact MaxSim on every stored vector of each candidate.
 
-Brute force over every stored vector is exact but grows with the index (~280 ms per query at 1,000
-ColPali pages on 2 cores). Here each page is first scored against its ~32 k-means centroids (~30x fewer
-vectors), and only the best `candidates` pages are scored exactly, on all of their vectors, from the
-memory-mapped local cache. `exact=True` scores every page exactly.
+Brute force over every stored vector is exact but grows with the index. Here:
+1. **coarse**: every page is scored against its COARSE_PER_PAGE centroids (in RAM, 4 KB a page), and only
+   the best few thousand pages go on (skipped while the index is small);
+2. **fine**: those are re-estimated on their CENTROIDS_PER_PAGE centroids (memory-mapped, read on demand);
+3. **exact, adaptive**: pages are scored exactly, in order of their estimate, `candidates` first, then more
+   in steps while an unscored page's estimate plus the largest underestimate seen among the scored ones (plus
+   its standard deviation) could still reach the current k-th exact score (up to ADAPTIVE_FACTOR x candidates). Where the estimates rank
+   well this stops at once; where a query's scores are flat (estimates cannot separate the pages) it scores
+   more. Returned scores and their order are always exact MaxSim over the stored vectors; only which pages
+   reach the exact stage is approximate. `exact=True` scores every page.
+Page vectors are read from disk for the pages scored exactly (see cache.py and store/vector_files.py).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from pagelens.search.cache import COARSE_PER_PAGE, Segment, VectorCache
+from pagelens.errors import StoreError
+from pagelens.search.cache import COARSE_PER_PAGE, CacheIdentity, Segment, VectorCache
 from pagelens.search.catalog import Catalog
-from pagelens.search.maxsim import maxsim_segments, score_pages
+from pagelens.search.maxsim import maxsim_segments
 from pagelens.search.pooling import CENTROIDS_PER_PAGE, centroids_and_sizes
+from pagelens.store import bfloat16
 from pagelens.store.milvus import MilvusStore
+from pagelens.store.records import PageRecord
+from pagelens.store.vector_files import VectorRef
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CANDIDATES: int | None = None  # None: auto_candidates(page count)
 MIN_CANDIDATES = 64
+ADAPTIVE_FACTOR = 8  # the exact stage may grow to this many times the candidates
+COARSE_FACTOR = 2  # the coarse level keeps this many times the exact stage's ceiling for the fine level
 LARGE_QUERY = 64  # more query vectors than this (an image as the query) are pooled for candidate generation
 QUERY_CENTROIDS = 32
 LARGE_QUERY_FINALISTS = 24
-COARSE_FACTOR = 4  # the coarse level keeps this many times the candidates for the fine level
 FETCH_BATCH = 256
+READ_BATCH = 128  # pages whose vectors are read and scored together in the exact stage
 
 
 @dataclass
@@ -38,89 +53,150 @@ class Scored:
     score: float
 
 
+@dataclass
+class SearchTrace:
+    """What the last search did (for benchmarks and tests): pages in the pool, pages scored exactly."""
+
+    pool: int = 0
+    estimated: int = 0
+    exact: int = 0
+
+
 class Retriever:
     """Searches the live pages of a catalog, keeping the local cache in step with Milvus."""
 
     def __init__(
-        self, store: MilvusStore, dim: int, cache_dir: Path, candidates: int | None = DEFAULT_CANDIDATES
+        self,
+        store: MilvusStore,
+        identity: CacheIdentity,
+        cache_dir: Path,
+        candidates: int | None = DEFAULT_CANDIDATES,
     ) -> None:
         self.store = store
-        self.dim = dim
+        self.dim = identity.dim
         self.candidates = candidates
-        self.cache = VectorCache(cache_dir, dim)
+        self.cache = VectorCache(
+            cache_dir, identity, store.vector_files() if store.keeps_vector_files else None
+        )
+        self.trace = SearchTrace()
         self._order = np.empty(0, dtype=np.int64)
-        self._where: dict[int, tuple[int, int]] = {}
-        self._fine = np.empty((0, CENTROIDS_PER_PAGE, dim), dtype=np.float32)
-        self._coarse = np.empty((0, COARSE_PER_PAGE, dim), dtype=np.float32)
+        self._located = np.empty((0, 2), dtype=np.int64)  # (segment, row) of each page in _order
+        self._coarse = np.empty((0, COARSE_PER_PAGE, self.dim), dtype=np.float32)
 
     # ---- keeping in step ------------------------------------------------------------------------------
-    def add_local(self, page_ids: list[int], pages: list[np.ndarray]) -> None:
-        """Pages this process just wrote to Milvus: cache them without fetching them back."""
-        self.cache.add(page_ids, pages)
+    def add_local(self, pages: list[PageRecord], vectors: list[np.ndarray]) -> None:
+        """Pages this process just wrote to Milvus: cache them without reading them back."""
+        refs = self._refs_of(pages)
+        self.cache.add([p.page_id for p in pages], vectors, refs)
+
+    def _refs_of(self, pages: list[PageRecord]) -> list[VectorRef] | None:
+        """Where the store keeps these pages' vectors (Milvus Lite); None when the cache copies them."""
+        if not self.store.keeps_vector_files:
+            return None
+        refs = [VectorRef.decode(p.vectors_ref) for p in pages]
+        if any(r is None for r in refs):
+            raise StoreError("a page was written without its vectors' location")
+        return [r for r in refs if r is not None]
 
     def sync(self, catalog: Catalog) -> None:
-        """Make the searchable set exactly the catalog's pages, fetching from Milvus what the cache lacks."""
-        live = {p.page_id for p in catalog.pages}
-        cached = set(self.cache.page_ids().tolist())
-        missing = [p for p in catalog.pages if p.page_id not in cached]
+        """Make the searchable set exactly the catalog's pages whose vectors are readable, fetching from Milvus
+        what the cache lacks. A cached page whose vectors moved (another location on record) is re-cached."""
+        wanted = {p.page_id: p for p in catalog.pages}
+        valid = self._valid(wanted)
+        missing = [p for p in catalog.pages if p.page_id not in valid]
         for start in range(0, len(missing), FETCH_BATCH):
             batch = missing[start : start + FETCH_BATCH]
             fetched = self.store.fetch_vectors(batch, self.dim)
             if len(fetched) < len(batch):
                 log.warning(
-                    "%d page(s) have incomplete vectors in Milvus and are skipped", len(batch) - len(fetched)
+                    "%d page(s) have unreadable or incomplete vectors and are not searchable",
+                    len(batch) - len(fetched),
                 )
-            ids = list(fetched)
-            self.cache.add(ids, [np.asarray(fetched[i]) for i in ids])
+            present = [p for p in batch if p.page_id in fetched]
+            self.cache.add(
+                [p.page_id for p in present], [fetched[p.page_id] for p in present], self._refs_of(present)
+            )
         total = sum(len(s.page_ids) for s in self.cache.segments)
-        if len(self.cache.segments) > 64 or (total and total > 2 * max(len(live), 1)):
-            self.cache.compact(live)
-        self._index(live)
+        if len(self.cache.segments) > 64 or (total and total > 2 * max(len(wanted), 1)):
+            self.cache.compact(set(self._valid(wanted)))
+        self._index(self._valid(wanted))
 
-    def _index(self, live: set[int]) -> None:
+    def _valid(self, wanted: dict[int, PageRecord]) -> dict[int, tuple[int, int]]:
+        """page id -> (segment, row) of the cached copy of each wanted page (the last one that matches)."""
+        check_refs = self.store.keeps_vector_files
         where: dict[int, tuple[int, int]] = {}
         for s_index, segment in enumerate(self.cache.segments):
             for p_index, page_id in enumerate(segment.page_ids.tolist()):
-                if page_id in live:
-                    where[page_id] = (s_index, p_index)
+                record = wanted.get(page_id)
+                if record is None:
+                    continue
+                if check_refs and segment.ref(p_index).encode() != record.vectors_ref:
+                    continue
+                where[page_id] = (s_index, p_index)
+        return where
+
+    def _index(self, where: dict[int, tuple[int, int]]) -> None:
         order = np.array(sorted(where), dtype=np.int64)
-        fine = np.empty((len(order), CENTROIDS_PER_PAGE, self.dim), dtype=np.float32)
-        coarse = np.empty((len(order), COARSE_PER_PAGE, self.dim), dtype=np.float32)
         located = np.array([where[p] for p in order.tolist()], dtype=np.int64).reshape(-1, 2)
+        coarse = np.empty((len(order), COARSE_PER_PAGE, self.dim), dtype=np.float32)
         for s_index, segment in enumerate(self.cache.segments):
             targets = np.flatnonzero(located[:, 0] == s_index)
             if len(targets):
-                fine[targets] = segment.fine[located[targets, 1]]
                 coarse[targets] = segment.coarse[located[targets, 1]]
-        self._where = where
         self._order = order
-        self._fine = fine
+        self._located = located
         self._coarse = coarse
+        self._position = {int(p): i for i, p in enumerate(order.tolist())}
 
     # ---- reading ----------------------------------------------------------------------------------------
     @property
     def page_count(self) -> int:
         return len(self._order)
 
+    def __contains__(self, page_id: int) -> bool:
+        return page_id in self._position
+
+    def _segment_of(self, position: int) -> tuple[Segment, int]:
+        s_index, p_index = self._located[position]
+        return self.cache.segments[int(s_index)], int(p_index)
+
     def vectors_of(self, page_id: int) -> np.ndarray:
-        s_index, p_index = self._where[page_id]
-        return np.asarray(self.cache.segments[s_index].page_vectors(p_index))
+        """The stored vectors of a searchable page, float32 (KeyError for any other page)."""
+        segment, row = self._segment_of(self._position[page_id])
+        return self._read(partial(self.cache.vectors.read, segment.ref(row)))
+
+    def _read(self, action: Callable[[], Any]) -> Any:
+        try:
+            return action()
+        except (OSError, ValueError) as exc:
+            raise StoreError(
+                f"page vectors in {self.cache.vectors.folder} cannot be read ({exc}); "
+                "the index folder was changed outside pagelens"
+            ) from exc
 
     def _exact(
-        self, query: np.ndarray, page_ids: np.ndarray, weights: np.ndarray | None = None
+        self, query: np.ndarray, positions: np.ndarray, weights: np.ndarray | None = None
     ) -> np.ndarray:
-        """Exact MaxSim of `page_ids`, gathering pages segment by segment."""
-        scores = np.empty(len(page_ids), dtype=np.float32)
-        by_segment: dict[int, list[tuple[int, int]]] = {}
-        for position, page_id in enumerate(page_ids.tolist()):
-            s_index, p_index = self._where[page_id]
-            by_segment.setdefault(s_index, []).append((position, p_index))
-        for s_index, items in by_segment.items():
-            segment = self.cache.segments[s_index]
-            scores[[pos for pos, _ in items]] = _score_in_segment(
-                query, segment, [p for _, p in items], weights
-            )
+        """Exact MaxSim of the pages at `positions`, reading their vectors in batches."""
+        scores = np.empty(len(positions), dtype=np.float32)
+        for first in range(0, len(positions), READ_BATCH):
+            batch = positions[first : first + READ_BATCH]
+            refs = [segment.ref(row) for segment, row in (self._segment_of(int(p)) for p in batch)]
+            vectors, offsets = self._read(partial(self.cache.vectors.gather, refs))
+            scores[first : first + len(batch)] = maxsim_segments(query, vectors, offsets, weights)
         return scores
+
+    def _fine(self, positions: np.ndarray) -> np.ndarray:
+        """(len(positions), CENTROIDS_PER_PAGE, dim) float32 fine centroids, read from the segments."""
+        out = np.empty((len(positions), CENTROIDS_PER_PAGE, self.dim), dtype=np.float32)
+        located = self._located[positions]
+        for s_index in np.unique(located[:, 0]).tolist():
+            targets = np.flatnonzero(located[:, 0] == s_index)
+            rows = located[targets, 1]
+            order = np.argsort(rows)  # read the memory map in file order
+            bits = self.cache.segments[s_index].fine[rows[order]]
+            out[targets[order]] = bfloat16.decode(bits)
+        return out
 
     def search(
         self,
@@ -132,7 +208,8 @@ class Retriever:
         exclude: Iterable[int] = (),
         candidates: int | None = None,
     ) -> list[Scored]:
-        """Best `k` live pages for `query` (q, dim), best first. `allowed` restricts to those page ids."""
+        """Best `k` searchable pages for `query` (q, dim), best first. `allowed` restricts to those page ids."""
+        self.trace = SearchTrace()
         if self.page_count == 0 or k <= 0:
             return []
         mask = np.ones(self.page_count, dtype=bool)
@@ -142,50 +219,81 @@ class Retriever:
         if excluded:
             mask &= ~np.isin(self._order, np.asarray(excluded, dtype=np.int64))
         pool = np.flatnonzero(mask)
+        self.trace.pool = len(pool)
         if len(pool) == 0:
             return []
         budget = max(candidates or self.candidates or auto_candidates(self.page_count), k)
+        ceiling = ADAPTIVE_FACTOR * budget
         pooled = None if exact or len(query) <= LARGE_QUERY else centroids_and_sizes(query, QUERY_CENTROIDS)
-        if not exact and len(pool) > 2 * budget:  # a small pool is cheaper to score exactly than to prune
-            rough_query, weights = (query, None) if pooled is None else pooled
-            if len(pool) > COARSE_FACTOR * budget:  # first cut on 8 centroids a page
-                scores = _level_scores(self._coarse, pool, rough_query, weights, len(pool) < self.page_count)
-                pool = pool[np.argpartition(-scores, COARSE_FACTOR * budget - 1)[: COARSE_FACTOR * budget]]
-            scores = _level_scores(self._fine, pool, rough_query, weights, True)
-            pool = pool[np.argpartition(-scores, budget - 1)[:budget]]
+        if exact or len(pool) <= budget:
+            scores = self._exact(query, pool)
+            self.trace.exact = len(pool)
+            return self._best(pool, scores, k)
+        rough_query, weights = (query, None) if pooled is None else pooled
+        if len(pool) > COARSE_FACTOR * ceiling:  # first cut on the coarse centroids held in RAM
+            keep = COARSE_FACTOR * ceiling
+            scores = _level_scores(self._coarse, pool, rough_query, weights, len(pool) < self.page_count)
+            pool = pool[np.argpartition(-scores, keep - 1)[:keep]]
+        fine = _level_scores(self._fine(pool), None, rough_query, weights, False)
+        self.trace.estimated = len(pool)
+        ranked = np.argsort(-fine, kind="stable")
+        pool, estimates = pool[ranked], fine[ranked]
         if pooled is not None:
-            # an image query has hundreds of vectors: narrow the candidates with its weighted centroids
-            # scored on the candidates' full vectors, then score the survivors exactly with the full query
-            keep = max(LARGE_QUERY_FINALISTS, 2 * k)
-            if len(pool) > keep:
-                approx = self._exact(pooled[0], self._order[pool], pooled[1])
-                pool = pool[np.argpartition(-approx, keep - 1)[:keep]]
-        page_ids = self._order[pool]
-        scores = self._exact(query, page_ids)
+            return self._search_large(query, pooled, pool[:budget], k)
+        return self._adaptive(query, pool, estimates, k, budget, ceiling)
+
+    def _adaptive(
+        self, query: np.ndarray, ranked: np.ndarray, estimates: np.ndarray, k: int, budget: int, ceiling: int
+    ) -> list[Scored]:
+        """Exact scores for the best-estimated pages, widening while an unscored one could still enter."""
+        limit = min(len(ranked), ceiling)
+        scored = min(budget, limit)
+        scores = self._exact(query, ranked[:scored])
+        step = max(budget // 2, 16)
+        while scored < limit:
+            kth = np.partition(scores, len(scores) - k)[len(scores) - k] if len(scores) >= k else -np.inf
+            errors = scores - estimates[:scored]
+            # pages further down are estimated no better than those scored: allow for the largest error seen
+            # plus its spread (measured on bench/generators' distributions: the largest alone stops too soon)
+            underestimate = float(errors.max() + errors.std())
+            if estimates[scored] + max(underestimate, 0.0) < kth:
+                break
+            more = ranked[scored : min(limit, scored + step)]
+            scores = np.concatenate([scores, self._exact(query, more)])
+            scored += len(more)
+        self.trace.exact = scored
+        return self._best(ranked[:scored], scores, k)
+
+    def _search_large(
+        self, query: np.ndarray, pooled: tuple[np.ndarray, np.ndarray], pool: np.ndarray, k: int
+    ) -> list[Scored]:
+        """An image as the query has hundreds of vectors: narrow the candidates with its weighted centroids
+        scored on the candidates' full vectors, then score the survivors exactly with the full query."""
+        keep = max(LARGE_QUERY_FINALISTS, 2 * k)
+        if len(pool) > keep:
+            approx = self._exact(pooled[0], pool, pooled[1])
+            pool = pool[np.argpartition(-approx, keep - 1)[:keep]]
+        self.trace.exact = len(pool)
+        return self._best(pool, self._exact(query, pool), k)
+
+    def _best(self, positions: np.ndarray, scores: np.ndarray, k: int) -> list[Scored]:
+        page_ids = self._order[positions]
         best = np.lexsort((page_ids, -scores))[:k]  # ties broken by page id, so results are stable
         return [Scored(int(page_ids[i]), float(scores[i])) for i in best]
 
 
 def auto_candidates(pages: int) -> int:
-    """Pages scored exactly by default: about the square root of the index size, at least MIN_CANDIDATES
-    (measured in bench/search_bench.py: recall@10 0.992 at 1,000 pages with 48, 1.000 with 100)."""
+    """Pages scored exactly before the adaptive stage decides whether more are needed: about the square
+    root of the index size, at least MIN_CANDIDATES."""
     return max(MIN_CANDIDATES, int(round(pages**0.5)))
 
 
 def _level_scores(
-    level: np.ndarray, pool: np.ndarray, query: np.ndarray, weights: np.ndarray | None, gather: bool
+    level: np.ndarray, pool: np.ndarray | None, query: np.ndarray, weights: np.ndarray | None, gather: bool
 ) -> np.ndarray:
     """Approximate MaxSim of the `pool` pages against one level of centroids, (pages, m, dim)."""
-    rows = level[pool] if gather else level  # no copy when every page is in the pool, in order
+    rows = level[pool] if gather and pool is not None else level  # no copy when every page is in the pool
     pages, per_page, dim = rows.shape
     sims = np.asarray(query, dtype=np.float32) @ rows.reshape(pages * per_page, dim).T  # (q, pages*m)
     best = sims.reshape(len(query), pages, per_page).max(axis=2)  # (q, pages)
     return best.sum(axis=0) if weights is None else weights @ best
-
-
-def _score_in_segment(
-    query: np.ndarray, segment: Segment, indices: list[int], weights: np.ndarray | None = None
-) -> np.ndarray:
-    if sorted(indices) == list(range(len(segment.page_ids))):  # the whole segment: no gathering copy
-        return maxsim_segments(query, segment.vectors, segment.offsets, weights)[indices]
-    return score_pages(query, [segment.page_vectors(i) for i in indices], weights)

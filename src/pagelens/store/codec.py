@@ -1,9 +1,8 @@
-"""How a page's multi-vector is stored in Milvus: float16 bytes, base64, in VARCHAR chunks.
+"""How a page's multi-vector is stored in a Milvus server: bfloat16 bytes, base64, in VARCHAR chunks.
 
-Milvus Lite stores only FLOAT_VECTOR fields and inserts about 11k rows/s, so one row per patch vector (the
-Milvus tutorial's layout) caps indexing near 11 pages/s and fetching one page takes ~0.3 s. Packing a page's
-vectors into a few VARCHAR chunks inserts ~4x faster and fetches ~50x faster; candidate search does not need
-per-vector rows because pagelens generates candidates from its own pooled copy (see search/).
+Packing a page's vectors into a few VARCHAR chunks inserts ~4x faster than one row per patch vector (the
+Milvus tutorial's layout) and fetches ~50x faster. On Milvus Lite the vectors live in the index folder's
+vector files instead (vector_files.py): Lite keeps every loaded row in RAM.
 """
 
 from __future__ import annotations
@@ -12,14 +11,15 @@ import base64
 
 import numpy as np
 
+from pagelens.store import bfloat16
+
 CHUNK_CHARS = 65_000  # under Milvus' 65,535-byte VARCHAR limit; base64 is ASCII
 MAX_CHUNKS = 64  # chunk row ids are page_id * MAX_CHUNKS + chunk
-STORED_DTYPE = np.dtype("<f2")
 
 
 def encode(vectors: np.ndarray) -> list[str]:
-    """(n, dim) float array -> base64 chunks of its float16 bytes."""
-    text = base64.b64encode(np.ascontiguousarray(vectors, dtype=STORED_DTYPE).tobytes()).decode("ascii")
+    """(n, dim) float array -> base64 chunks of its bfloat16 bytes."""
+    text = base64.b64encode(bfloat16.encode(vectors).tobytes()).decode("ascii")
     chunks = [text[i : i + CHUNK_CHARS] for i in range(0, len(text), CHUNK_CHARS)]
     if len(chunks) > MAX_CHUNKS:
         raise ValueError(f"a page of {len(vectors)} vectors is too large to store ({len(chunks)} chunks)")
@@ -27,6 +27,12 @@ def encode(vectors: np.ndarray) -> list[str]:
 
 
 def decode(chunks: list[str], dim: int) -> np.ndarray:
-    """Chunks in order -> (n, dim) float16 array."""
+    """Chunks in order -> (n, dim) float32 array of the stored bfloat16 values."""
     raw = base64.b64decode("".join(chunks))
-    return np.frombuffer(raw, dtype=STORED_DTYPE).reshape(-1, dim)
+    return bfloat16.decode(np.frombuffer(raw, dtype=bfloat16.STORED).reshape(-1, dim))
+
+
+def chunk_count(n_vectors: int, dim: int) -> int:
+    """How many chunks `encode` makes of a page of `n_vectors` vectors."""
+    chars = 4 * -(-(n_vectors * dim * bfloat16.STORED.itemsize) // 3)
+    return max(1, -(-chars // CHUNK_CHARS))

@@ -1,13 +1,17 @@
 """The only code that talks to Milvus (pymilvus.MilvusClient): collections, schema, writes, reads.
 
 Four collections, named `<prefix>_meta`, `_documents`, `_pages`, `_vectors`:
-- meta: key -> JSON value (model id, dim, schema version).
+- meta: key -> JSON value: `info` (model, dim, schema version, index id), `generation` (changed by every
+  commit, so another process can tell cheaply that it must refresh).
 - documents: one row per path: its content hash and status ('indexed' or 'failed' with a reason). A
   document's pages are live only while an 'indexed' row points at their content hash: writing that row is
   the commit, so search never sees a half-written document.
-- pages: one row per page of a content hash (page number, vector count, metadata, a mean vector).
-- vectors: the page's multi-vector as float16 chunks (see codec.py). A page row is written only after its
-  chunks, so a page row always has complete vectors.
+- pages: one row per page of a content hash (page number, vector count, metadata, a mean vector, and on
+  Milvus Lite `vectors_ref`, where its vectors are in the index folder's vector files).
+- vectors (servers only): the page's multi-vector as bfloat16 chunks (see codec.py).
+Vectors are written before the page row that refers to them, so a page row always has complete vectors. On
+Milvus Lite they live in `<index>/vectors/` (vector_files.py) because Lite keeps every loaded row in RAM;
+their folder carries the index id and is refused (or, for a new index, cleared) when it belongs to another.
 Milvus needs a vector field in every collection; where there is nothing to search, a 2-d placeholder fills it.
 """
 
@@ -17,21 +21,28 @@ import contextlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pagelens.errors import AuthenticationError, IndexBusyError, IndexError_, StoreError
+from pagelens.errors import AuthenticationError, IndexBusyError, IndexError_, StoreError, UsageError
 from pagelens.store import codec
 from pagelens.store.location import IndexLocation
 from pagelens.store.records import DocumentRecord, IndexInfo, PageRecord, StoredPage
+from pagelens.store.vector_files import VectorFiles, VectorRef
 
 log = logging.getLogger(__name__)
 
 PLACEHOLDER = [1.0, 0.0]
-QUERY_BATCH = 4000
+QUERY_BATCH = 1000
+# Every reply must stay under a server's gRPC message limit (64 MiB by default), whatever a page holds:
+# chunk rows are fetched at most this many bytes of chunk text per call.
+FETCH_BYTES = 24 << 20
+VECTORS_FOLDER = "vectors"
+PAGE_FIELDS = ["page_id", "content_hash", "page", "n_vectors", "width", "height", "metadata", "vectors_ref"]
 ID_LIST_BATCH = 2000
 INSERT_ROWS = 256
 OWNER_FILE = "owner.txt"
@@ -74,6 +85,8 @@ class MilvusStore:
         self.vectors = f"{prefix}_vectors"
         self._client = self._connect()
         self._dim: int | None = None
+        self._info: IndexInfo | None = None
+        self._files: VectorFiles | None = None
 
     # ---- connection -------------------------------------------------------------------------------------
     def _connect(self):
@@ -129,6 +142,8 @@ class MilvusStore:
             raise self._translate(exc) from exc
 
     def close(self) -> None:
+        if self._files is not None:
+            self._files.close()
         try:
             self._client.close()
         finally:
@@ -197,6 +212,7 @@ class MilvusStore:
                 ("width", DataType.INT64, {}),
                 ("height", DataType.INT64, {}),
                 ("metadata", DataType.JSON, {}),
+                ("vectors_ref", varchar, {"max_length": 128}),
             ],
             "mean_vector",
             dim,
@@ -224,6 +240,9 @@ class MilvusStore:
         for name in (self.meta, self.documents, self.pages, self.vectors):
             if self._call("has_collection", name):
                 self._call("drop_collection", name)
+        if self._files is not None:
+            self._files.clear()
+            self._files = None
 
     # ---- meta -------------------------------------------------------------------------------------------
     def read_info(self) -> IndexInfo | None:
@@ -236,11 +255,50 @@ class MilvusStore:
             return None
         info = IndexInfo(**json.loads(rows[0]["value"]))
         self._dim = info.dim
+        self._info = info
         return info
 
     def write_info(self, info: IndexInfo) -> None:
         row = {"key": "info", "value": json.dumps(info.__dict__), "placeholder": PLACEHOLDER}
         self._call("upsert", self.meta, data=[row])
+        self._info = info
+
+    def generation(self) -> str:
+        """A value that every commit changes (one point query): equal values, nothing changed in between."""
+        if not self.exists():
+            return ""
+        rows = self._call(
+            "query",
+            self.meta,
+            filter='key == "generation"',
+            output_fields=["value"],
+            consistency_level=CONSISTENCY,
+        )
+        return str(rows[0]["value"]) if rows else ""
+
+    def _bump_generation(self) -> None:
+        value = json.dumps({"at": time.time(), "token": uuid.uuid4().hex})
+        self._call(
+            "upsert", self.meta, data=[{"key": "generation", "value": value, "placeholder": PLACEHOLDER}]
+        )
+
+    # ---- vector files (Milvus Lite) -------------------------------------------------------------------
+    @property
+    def keeps_vector_files(self) -> bool:
+        """True on Milvus Lite: page vectors live in the index folder, not in Milvus."""
+        return not self.location.is_server
+
+    def vector_files(self) -> VectorFiles:
+        """The index folder's vector files (Milvus Lite), opened on first use and checked against the index id."""
+        if self._files is None:
+            info = self._info or self.read_info()
+            if info is None or info.dim is None or not info.index_id:
+                raise UsageError("the index has no vectors yet")
+            fresh = self.count(self.pages, "page_id >= 0") == 0  # nothing refers to any file yet
+            self._files = VectorFiles.open(
+                self.location.local_dir / VECTORS_FOLDER, info.dim, info.index_id, clear_foreign=fresh
+            )
+        return self._files
 
     # ---- reading ----------------------------------------------------------------------------------------
     def _query_all(self, collection: str, filter: str, fields: list[str]) -> Iterator[dict[str, Any]]:
@@ -268,30 +326,80 @@ class MilvusStore:
         return self.list_documents(_in("path", paths)) if paths else []
 
     def list_pages(self, filter: str = "") -> list[PageRecord]:
-        fields = ["page_id", "content_hash", "page", "n_vectors", "width", "height", "metadata"]
-        rows = self._query_all(self.pages, filter or "page_id >= 0", fields)
-        return [PageRecord(**{f: row[f] for f in fields}) for row in rows]
+        rows = self._query_all(self.pages, filter or "page_id >= 0", PAGE_FIELDS)
+        return [PageRecord(**{f: row[f] for f in PAGE_FIELDS}) for row in rows]
 
     def pages_of(self, content_hashes: Sequence[str]) -> list[PageRecord]:
-        fields = ["page_id", "content_hash", "page", "n_vectors", "width", "height", "metadata"]
-        rows = self._query_in(self.pages, "content_hash", list(content_hashes), fields)
-        return [PageRecord(**{f: row[f] for f in fields}) for row in rows]
+        rows = self._query_in(self.pages, "content_hash", list(content_hashes), PAGE_FIELDS)
+        return [PageRecord(**{f: row[f] for f in PAGE_FIELDS}) for row in rows]
 
     def fetch_vectors(self, pages: Sequence[PageRecord], dim: int) -> dict[int, np.ndarray]:
-        """page_id -> (n, dim) float16 vectors, for pages whose chunks are all present."""
+        """page_id -> (n, dim) float32 vectors (the stored bfloat16 values), for pages whose vectors are
+        complete and intact; the others are left out with a logged reason."""
+        if self.keeps_vector_files:
+            return self._read_files(pages)
+        result: dict[int, np.ndarray] = {}
+        group: list[PageRecord] = []
+        size = 0
+        for page in pages:  # each call's reply stays under FETCH_BYTES of chunk text
+            weight = codec.chunk_count(page.n_vectors, dim) * codec.CHUNK_CHARS
+            if group and size + weight > FETCH_BYTES:
+                result.update(self._fetch_chunks(group, dim))
+                group, size = [], 0
+            group.append(page)
+            size += weight
+        if group:
+            result.update(self._fetch_chunks(group, dim))
+        return result
+
+    def _read_files(self, pages: Sequence[PageRecord]) -> dict[int, np.ndarray]:
+        files = self.vector_files()
+        result: dict[int, np.ndarray] = {}
+        for page in pages:
+            ref = VectorRef.decode(page.vectors_ref)
+            if ref is None or ref.rows != page.n_vectors:
+                log.warning("page %d: no vectors on record (%r); left out", page.page_id, page.vectors_ref)
+                continue
+            try:
+                result[page.page_id] = files.read(ref)
+            except (OSError, ValueError) as exc:
+                log.warning("page %d: its vectors cannot be read (%s); left out", page.page_id, exc)
+        return result
+
+    def _fetch_chunks(self, pages: Sequence[PageRecord], dim: int) -> dict[int, np.ndarray]:
         chunks: dict[int, dict[int, str]] = {}
         ids = [p.page_id for p in pages]
-        for row in self._query_in(self.vectors, "page_id", ids, ["page_id", "chunk", "data"]):
-            chunks.setdefault(row["page_id"], {})[row["chunk"]] = row["data"]
+        rows_per_call = max(1, FETCH_BYTES // codec.CHUNK_CHARS)
+        iterator = self._call(
+            "query_iterator",
+            self.vectors,
+            batch_size=rows_per_call,
+            filter=_in("page_id", ids),
+            output_fields=["page_id", "chunk", "data"],
+        )
+        try:
+            while batch := iterator.next():
+                for row in batch:
+                    chunks.setdefault(row["page_id"], {})[row["chunk"]] = row["data"]
+        finally:
+            iterator.close()
         result: dict[int, np.ndarray] = {}
         for page in pages:
             parts = chunks.get(page.page_id, {})
             ordered = [parts[i] for i in range(len(parts)) if i in parts]
             if len(ordered) != len(parts) or not ordered:
+                log.warning("page %d: its vector chunks are incomplete in Milvus; left out", page.page_id)
                 continue
             vectors = codec.decode(ordered, dim)
             if len(vectors) == page.n_vectors:
                 result[page.page_id] = vectors
+            else:
+                log.warning(
+                    "page %d: %d vectors stored, %d on record; left out",
+                    page.page_id,
+                    len(vectors),
+                    page.n_vectors,
+                )
         return result
 
     def count(self, collection: str, filter: str = "") -> int:
@@ -313,18 +421,24 @@ class MilvusStore:
     def _write_pages(self, pages: Sequence[StoredPage]) -> None:
         chunk_rows: list[dict[str, Any]] = []
         page_rows: list[dict[str, Any]] = []
-        for item in pages:
+        if self.keeps_vector_files:  # durable on disk before any row refers to them
+            refs = [r.encode() for r in self.vector_files().append([p.vectors for p in pages])]
+        else:
+            refs = [""] * len(pages)
+        for item, ref in zip(pages, refs, strict=True):
             record = item.record
-            for index, data in enumerate(codec.encode(item.vectors)):
-                chunk_rows.append(
-                    {
-                        "chunk_id": record.page_id * codec.MAX_CHUNKS + index,
-                        "page_id": record.page_id,
-                        "chunk": index,
-                        "data": data,
-                        "placeholder": PLACEHOLDER,
-                    }
-                )
+            record.vectors_ref = ref
+            if not ref:
+                for index, data in enumerate(codec.encode(item.vectors)):
+                    chunk_rows.append(
+                        {
+                            "chunk_id": record.page_id * codec.MAX_CHUNKS + index,
+                            "page_id": record.page_id,
+                            "chunk": index,
+                            "data": data,
+                            "placeholder": PLACEHOLDER,
+                        }
+                    )
             mean = item.vectors.astype(np.float32).mean(axis=0)
             norm = float(np.linalg.norm(mean)) or 1.0
             page_rows.append(
@@ -336,10 +450,12 @@ class MilvusStore:
                     "width": record.width,
                     "height": record.height,
                     "metadata": record.metadata,
+                    "vectors_ref": ref,
                     "mean_vector": (mean / norm).tolist(),
                 }
             )
-        self._insert(self.vectors, chunk_rows)
+        if chunk_rows:
+            self._insert(self.vectors, chunk_rows)
         self._insert(self.pages, page_rows)
 
     def write_document(self, document: DocumentRecord) -> None:
@@ -355,10 +471,14 @@ class MilvusStore:
             row["placeholder"] = PLACEHOLDER
             rows.append(row)
         self._insert(self.documents, rows)
+        if rows:
+            self._bump_generation()
 
     def delete_documents(self, paths: Sequence[str]) -> None:
         for start in range(0, len(paths), ID_LIST_BATCH):
             self._call("delete", self.documents, filter=_in("path", paths[start : start + ID_LIST_BATCH]))
+        if paths:
+            self._bump_generation()
 
     def delete_content(self, content_hashes: Sequence[str]) -> None:
         """Drop every page (rows first, then vectors) of these content hashes."""
@@ -370,14 +490,20 @@ class MilvusStore:
             self._call(
                 "delete", self.pages, filter=_in("content_hash", hashes[start : start + ID_LIST_BATCH])
             )
-        for start in range(0, len(page_ids), ID_LIST_BATCH):
-            self._call("delete", self.vectors, filter=_in("page_id", page_ids[start : start + ID_LIST_BATCH]))
+        if not self.keeps_vector_files:
+            for start in range(0, len(page_ids), ID_LIST_BATCH):
+                batch = page_ids[start : start + ID_LIST_BATCH]
+                self._call("delete", self.vectors, filter=_in("page_id", batch))
+        self._bump_generation()
 
     def delete_pages(self, page_ids: Sequence[int]) -> None:
         for start in range(0, len(page_ids), ID_LIST_BATCH):
             batch = list(page_ids[start : start + ID_LIST_BATCH])
             self._call("delete", self.pages, filter=_in("page_id", batch))
-            self._call("delete", self.vectors, filter=_in("page_id", batch))
+            if not self.keeps_vector_files:
+                self._call("delete", self.vectors, filter=_in("page_id", batch))
+        if page_ids:
+            self._bump_generation()
 
     def flush(self) -> None:
         for name in (self.vectors, self.pages, self.documents, self.meta):

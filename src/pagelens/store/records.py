@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+# 2: page vectors as bfloat16; on Milvus Lite in the index folder's vector files (pages.vectors_ref), an
+# index id and a commit generation in meta. Version 1 indexes are refused with a message (re-index them).
+SCHEMA_VERSION = 2
 
 
 def page_id_for(content_hash: str, page: int) -> int:
@@ -24,7 +27,9 @@ class IndexInfo:
     model: str | None
     dim: int | None
     schema_version: int = SCHEMA_VERSION
-    vector_dtype: str = "float16"
+    vector_dtype: str = "bfloat16"
+    #: a random id made when the index is created: local copies of its data carry it and are checked against it
+    index_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     #: pagelens.embed.fingerprint.ModelFingerprint.to_dict() of the model (None: an index made before them)
     model_fingerprint: dict[str, Any] | None = None
     #: where the model was last found (an absolute folder, or a Hub name)
@@ -49,7 +54,8 @@ class DocumentRecord:
 
 @dataclass
 class PageRecord:
-    """One stored page: its vectors live in the vectors collection, keyed by `page_id`."""
+    """One stored page. Its vectors: on Milvus Lite in the index folder's vector files at `vectors_ref`
+    (store/vector_files.py); on a server in the vectors collection, keyed by `page_id`."""
 
     page_id: int
     content_hash: str
@@ -58,6 +64,7 @@ class PageRecord:
     width: int = 0
     height: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
+    vectors_ref: str = ""
 
 
 @dataclass
