@@ -84,10 +84,14 @@ def fake_index(tmp_path: Path) -> Iterator[Callable[..., object]]:
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A test that asks for the real corpus is in the corpus tier, marked or not."""
+    """A test that asks for the real corpus is in the corpus tier, and one that builds or loads a tiny real
+    model (the `tiny_models` fixture) is end to end (`e2e`), marked or not."""
     for item in items:
-        if "corpus" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("corpus"):
+        fixtures = getattr(item, "fixturenames", ())
+        if "corpus" in fixtures and not item.get_closest_marker("corpus"):
             item.add_marker(pytest.mark.corpus)
+        if "tiny_models" in fixtures and not item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.e2e)
 
 
 from tiny_models import tiny_models_fixture  # noqa: E402, F401 - the `tiny_models` fixture for every test

@@ -57,6 +57,7 @@ def one_blas_thread():  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.usefixtures("one_blas_thread")
+@pytest.mark.e2e  # runs the benchmark end to end
 def test_tiny_run_has_every_row(tmp_path: Path) -> None:
     result = search_bench.run_size(60, queries=5, candidates=(10, 30), exact_queries=5, workdir=tmp_path)
     tutorial = search_bench.run_size(
@@ -134,6 +135,7 @@ def test_scale_bench_disk_guard_stops_before_building(tmp_path: Path) -> None:
         scale_bench.check_disk(tmp_path, [1000, 100_000], per_page_kb=1e9)
 
 
+@pytest.mark.e2e  # runs the scale benchmark end to end
 def test_scale_bench_quick_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import scale_bench
 

@@ -17,6 +17,7 @@ from pagelens.cli import main
 HEAVY = ("torch", "transformers", "pymilvus", "pypdfium2", "colpali_engine")
 
 
+@pytest.mark.e2e  # a fresh interpreter
 def test_help_and_import_stay_light() -> None:
     code = (
         "import sys, contextlib, io\n"
@@ -33,6 +34,7 @@ def test_help_and_import_stay_light() -> None:
     assert result.stdout.strip() == "[]", result.stderr
 
 
+@pytest.mark.e2e  # the console script as a subprocess
 def test_console_script_usage_error_exits_2() -> None:
     script = Path(sys.executable).with_name("pagelens")
     result = subprocess.run([str(script), "search"], capture_output=True, text=True, timeout=60)

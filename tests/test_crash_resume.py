@@ -13,6 +13,8 @@ import pagelens
 from crash_check import differences, run_indexer, snapshot
 from pagelens.samples import SAMPLES
 
+pytestmark = pytest.mark.e2e  # kills indexer subprocesses
+
 
 @pytest.fixture
 def folder(tmp_path: Path, samples: Path) -> Path:

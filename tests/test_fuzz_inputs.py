@@ -199,6 +199,7 @@ def test_kill_9_of_the_parent_leaves_a_quiet_worker(tmp_path: Path) -> None:
     assert "Traceback" not in stderr_file.read_text(), stderr_file.read_text()
 
 
+@pytest.mark.e2e  # a CLI subprocess
 def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     with pagelens.open(index_dir) as index:

@@ -99,6 +99,7 @@ def _first_page_id(client: TestClient, query: str = "revenue growth chart") -> s
 
 
 # ---- import cost -------------------------------------------------------------------------------------------
+@pytest.mark.e2e  # a fresh interpreter
 def test_importing_the_app_loads_neither_torch_nor_pymilvus() -> None:
     code = (
         "import sys, pagelens.server.app, pagelens.server.run\n"

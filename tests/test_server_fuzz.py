@@ -27,6 +27,8 @@ from conftest import REPORT  # noqa: E402
 from fakes import FakeEmbedder  # noqa: E402
 from pagelens.server.app import create_app  # noqa: E402
 
+pytestmark = pytest.mark.e2e  # fuzzes the whole HTTP API (hundreds of requests)
+
 TOKEN = "fuzz-token"
 MAX_EXAMPLES = 30
 STATUSES: Counter[int] = Counter()

@@ -29,6 +29,8 @@ from conftest import PAPER, REPORT  # noqa: E402
 from pagelens.server.auth import is_loopback  # noqa: E402
 from pagelens.server.run import refuse_reason, serve, serve_index  # noqa: E402
 
+pytestmark = pytest.mark.e2e  # server processes on real ports
+
 TESTS = Path(__file__).resolve().parent
 SRC = TESTS.parent / "src"
 TOKEN = "process-token"

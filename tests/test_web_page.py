@@ -32,6 +32,8 @@ from fakes import FakeEmbedder  # noqa: E402
 from pagelens.samples import SAMPLES  # noqa: E402
 from pagelens.server.app import create_app  # noqa: E402
 
+pytestmark = pytest.mark.e2e  # a browser against a live server
+
 # Screenshots go to a temp folder; PAGELENS_SCREENSHOTS=docs/screenshots refreshes the README's ones.
 SCREENSHOTS = Path(os.environ.get("PAGELENS_SCREENSHOTS") or tempfile.mkdtemp(prefix="pagelens-shots-"))
 TOKEN = "web-token"
