@@ -36,6 +36,7 @@ import shutil  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
@@ -132,7 +133,22 @@ def run_child(kind: str, spec: dict[str, Any], workdir: Path, max_rss: float) ->
     spec_file.write_text(json.dumps(spec))
     out_file.unlink(missing_ok=True)
     command = [sys.executable, str(HERE / "scale_children.py"), kind, str(spec_file), str(out_file)]
-    process = subprocess.Popen(command, preexec_fn=lambda: os.nice(5))
+    process = subprocess.Popen(command, preexec_fn=lambda: os.nice(5), stderr=subprocess.PIPE, text=True)
+    errors: list[str] = []  # the last line of each traceback the child (or Milvus Lite inside it) printed
+
+    def forward() -> None:  # the child's progress goes on to our stderr; tracebacks are counted
+        in_traceback = False
+        assert process.stderr is not None
+        for line in process.stderr:
+            sys.stderr.write(line)
+            if line.startswith("Traceback"):
+                in_traceback = True
+            elif in_traceback and line.strip() and not line.startswith((" ", "\t")):
+                errors.append(line.strip()[:200])  # the exception line that ends the traceback
+                in_traceback = False
+
+    reader = threading.Thread(target=forward, daemon=True)
+    reader.start()
     peak, killed = 0, False
     while process.poll() is None:
         current = _tree_rss(process.pid)
@@ -142,12 +158,19 @@ def run_child(kind: str, spec: dict[str, Any], workdir: Path, max_rss: float) ->
             process.send_signal(signal.SIGKILL)
             killed = True
         time.sleep(0.5)
+    reader.join(timeout=10)
     if killed:
-        return {"error": f"stopped: RSS passed {max_rss:g} GiB", "monitor_peak_rss": peak}
+        return {
+            "error": f"stopped: RSS passed {max_rss:g} GiB",
+            "monitor_peak_rss": peak,
+            "tracebacks": errors,
+        }
     if process.returncode != 0 or not out_file.exists():
-        return {"error": f"{kind} process exited with {process.returncode} (its stderr is above)"}
+        last = f": {errors[-1]}" if errors else ""
+        return {"error": f"{kind} process exited with {process.returncode}{last}", "tracebacks": errors}
     result: dict[str, Any] = json.loads(out_file.read_text())
     result["monitor_peak_rss"] = peak
+    result["tracebacks"] = errors
     return result
 
 
@@ -347,6 +370,15 @@ def generator_notes(run: Run) -> list[str]:
         notes.append(
             f"disk: {run.disk_bytes / 2**20:,.1f} MiB under the index folder ({run.disk_bytes / run.pages / 1024:,.0f} KB/page)"
         )
+    for kind, result in (("build", bd), ("brute force", b), ("search", s)):
+        if result.get("tracebacks"):
+            counts: dict[str, int] = {}
+            for line in result["tracebacks"]:
+                counts[line] = counts.get(line, 0) + 1
+            listed = "; ".join(f"{n} x `{line}`" for line, n in counts.items())
+            notes.append(
+                f"**{kind} process printed {len(result['tracebacks'])} traceback(s)** (logged, not raised): {listed}"
+            )
     if "reopen_s" in s:
         notes.append(
             f"fresh search process: reopen (open {s['open_s']:.2f} s + first search {s['first_search_s']:.2f} s) "
