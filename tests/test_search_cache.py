@@ -171,3 +171,46 @@ def test_every_commit_changes_the_generation(tmp_path: Path) -> None:
         assert len({first, second, third}) == 3 and all(
             json.loads(g)["token"] for g in (first, second, third)
         )
+
+
+def test_vector_files_are_compacted_once_mostly_dead(tmp_path: Path) -> None:
+    pages, queries = _clustered_pages(40, seed=8)
+    folder = tmp_path / "idx"
+    with pagelens.open(folder) as index:
+        index.add_embeddings(_records(pages))
+        before = {h.page_id: h.score for h in index.search_embedding(queries[0], k=40, exact=True)}
+        files_before = sorted(p.name for p in (folder / "vectors").glob("*.bf16"))
+        size_before = sum(p.stat().st_size for p in (folder / "vectors").glob("*.bf16"))
+        index.remove([f"doc{i}.pdf" for i in range(7)])  # 28 of 40 pages: most bytes are dead
+        files_after = sorted(p.name for p in (folder / "vectors").glob("*.bf16"))
+        size_after = sum(p.stat().st_size for p in (folder / "vectors").glob("*.bf16"))
+        assert not set(files_before) & set(files_after) and size_after < size_before * 0.4
+        hits = index.search_embedding(queries[0], k=40)
+        assert len(hits) == 12 and all(h.score == pytest.approx(before[h.page_id]) for h in hits)
+    with pagelens.open(folder) as index:  # the moved pages serve a fresh process too
+        again = index.search_embedding(queries[0], k=40, exact=True)
+        assert [(h.page_id, h.score) for h in again] == [(h.page_id, h.score) for h in hits]
+
+
+def test_a_second_process_on_one_cache_folder_works_in_a_private_one(tmp_path: Path) -> None:
+    from pagelens.search.cache import CacheIdentity, VectorCache
+
+    identity = CacheIdentity("some-index", "m", 128)
+    page = _unit(np.random.default_rng(9).standard_normal((30, 128)))
+    first = VectorCache(tmp_path / "cache", identity)  # a server index's cache: it keeps its own copy
+    first.add([1], [page])
+    second = VectorCache(tmp_path / "cache", identity)  # as another process would (the lock is per open file)
+    try:
+        assert second.folder != first.folder and second.segments == []
+        second.add([2], [page])
+        assert [s.page_ids.tolist() for s in first.segments] == [[1]]
+        np.testing.assert_array_equal(first.vectors.read(first.segments[0].ref(0)), as_stored(page))
+    finally:
+        second.close()
+        first.close()
+    assert not second.folder.exists()
+    reopened = VectorCache(tmp_path / "cache", identity)
+    try:
+        assert [s.page_ids.tolist() for s in reopened.segments] == [[1]]
+    finally:
+        reopened.close()

@@ -151,6 +151,8 @@ class Index:
 
     # ---- lifecycle --------------------------------------------------------------------------------------
     def close(self) -> None:
+        if self._retriever is not None:
+            self._retriever.close()
         self.store.close()
 
     def __enter__(self) -> Index:
@@ -393,6 +395,7 @@ class Index:
         self.store.delete_documents(paths_to_drop)
         remaining = {d.content_hash for d in documents if d.path not in set(paths_to_drop)}
         self.store.delete_content(sorted({d.content_hash for d in targets} - remaining))
+        self.store.compact_vector_files()
         self._stale = True
         return len(paths_to_drop)
 

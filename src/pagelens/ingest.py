@@ -387,6 +387,7 @@ class Ingestor:
         if orphans:
             log.info("removing pages of %d uncommitted document version(s)", len(orphans))
             self.store.delete_content(orphans)
+        self.store.compact_vector_files()
 
 
 class BackgroundWriter:

@@ -40,6 +40,7 @@ CACHE_VERSION = 4
 COARSE_PER_PAGE = 8
 REPLICA = "vectors"
 FIELDS = ("page_ids", "refs", "fine", "coarse")
+LOCK = "lock"
 
 
 @dataclass(frozen=True)
@@ -89,17 +90,21 @@ class VectorCache:
     is None (a server index) the cache keeps its own copy in `folder/vectors`."""
 
     def __init__(self, folder: Path, identity: CacheIdentity, vectors: VectorFiles | None = None) -> None:
-        self.folder = folder
+        self.folder, self._lock_fd, self._private = _claim(folder)
         self.identity = identity
         self.segments: list[Segment] = []
         self._load()
         self.owns_vectors = vectors is None
         if vectors is None:
             try:
-                vectors = VectorFiles.open(folder / REPLICA, identity.dim, identity.index_id, durable=False)
+                vectors = VectorFiles.open(
+                    self.folder / REPLICA, identity.dim, identity.index_id, durable=False
+                )
             except IndexMismatchError:  # a copy of another index's vectors: the manifest check missed it
                 self.clear()
-                vectors = VectorFiles.open(folder / REPLICA, identity.dim, identity.index_id, durable=False)
+                vectors = VectorFiles.open(
+                    self.folder / REPLICA, identity.dim, identity.index_id, durable=False
+                )
         self.vectors = vectors
 
     @property
@@ -115,10 +120,8 @@ class VectorCache:
             for name in manifest["segments"]:
                 arrays = {f: np.load(self.folder / name / f"{f}.npy", mmap_mode="r") for f in FIELDS}
                 self.segments.append(Segment(name=name, **arrays))
-        except FileNotFoundError:
-            self.segments = []
-            if self.folder.exists():  # segments without a manifest, or a manifest naming missing segments
-                shutil.rmtree(self.folder, ignore_errors=True)
+        except FileNotFoundError:  # no manifest yet, or one naming missing segments: start afresh
+            self.clear()
         except (ValueError, OSError, KeyError, TypeError) as exc:
             log.info("rebuilding the search cache in %s: %s", self.folder, exc)
             self.clear()
@@ -167,20 +170,17 @@ class VectorCache:
             return np.empty(0, dtype=np.int64)
         return np.concatenate([s.page_ids for s in self.segments])
 
-    def compact(self, live: set[int]) -> None:
-        """Rewrite the segments keeping only `live` pages (once dead pages waste space, or segments pile up);
-        a cache that keeps its own vector copy rewrites that too."""
+    def compact(self, keep: dict[int, tuple[int, int]]) -> None:
+        """Rewrite the segments keeping only the entries `keep` names (page id -> (segment, row)), once dead
+        pages waste space or segments pile up; a cache that keeps its own vector copy rewrites that too."""
         page_ids: list[int] = []
         refs: list[VectorRef] = []
         levels: list[tuple[np.ndarray, np.ndarray]] = []
-        seen: set[int] = set()
-        for segment in self.segments:
-            for index, page_id in enumerate(segment.page_ids.tolist()):
-                if page_id in live and page_id not in seen:
-                    seen.add(page_id)
-                    page_ids.append(page_id)
-                    refs.append(segment.ref(index))
-                    levels.append((bfloat16.decode(segment.fine[index]), np.array(segment.coarse[index])))
+        for page_id, (s_index, index) in sorted(keep.items(), key=lambda item: item[1]):
+            segment = self.segments[s_index]
+            page_ids.append(page_id)
+            refs.append(segment.ref(index))
+            levels.append((bfloat16.decode(segment.fine[index]), np.array(segment.coarse[index])))
         old_segments = [s.name for s in self.segments]
         old_files = self.vectors.file_numbers() if self.owns_vectors else []
         if self.owns_vectors and page_ids:
@@ -197,5 +197,42 @@ class VectorCache:
             self.vectors.remove_files(old_files)
 
     def clear(self) -> None:
+        """Delete every segment and copy (not the lock file: this process keeps its claim on the folder)."""
         self.segments = []
-        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for child in self.folder.iterdir():
+            if child.name == LOCK:
+                continue
+            if child.is_dir():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Release the folder (a private one, used while another process held the shared one, is deleted)."""
+        if self.owns_vectors:
+            self.vectors.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+        if self._private:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _claim(folder: Path) -> tuple[Path, int | None, bool]:
+    """One process at a time writes a cache folder: take its lock, or, while another process holds it (two
+    processes searching one server index on one machine), work in a private folder beside it."""
+    import fcntl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return folder, fd, False
+    except BlockingIOError:
+        os.close(fd)
+    private = folder.with_name(f"{folder.name}.pid{os.getpid()}")
+    shutil.rmtree(private, ignore_errors=True)
+    log.info("%s is in use by another process; this one caches in %s", folder, private)
+    private.mkdir(parents=True)
+    return private, None, True

@@ -102,7 +102,13 @@ class Retriever:
         """Make the searchable set exactly the catalog's pages whose vectors are readable, fetching from Milvus
         what the cache lacks. A cached page whose vectors moved (another location on record) is re-cached."""
         wanted = {p.page_id: p for p in catalog.pages}
-        valid = self._valid(wanted)
+        valid, moved = self._valid(wanted)
+        if moved:  # the same vectors at another place (the store compacted its files): keep the centroids
+            records = [wanted[page_id] for page_id in moved]
+            levels = [self._levels(*moved[r.page_id]) for r in records]
+            refs = self._refs_of(records)
+            self.cache.add([r.page_id for r in records], [], refs, levels)
+            valid, _ = self._valid(wanted)
         missing = [p for p in catalog.pages if p.page_id not in valid]
         for start in range(0, len(missing), FETCH_BATCH):
             batch = missing[start : start + FETCH_BATCH]
@@ -118,22 +124,31 @@ class Retriever:
             )
         total = sum(len(s.page_ids) for s in self.cache.segments)
         if len(self.cache.segments) > 64 or (total and total > 2 * max(len(wanted), 1)):
-            self.cache.compact(set(self._valid(wanted)))
-        self._index(self._valid(wanted))
+            self.cache.compact(self._valid(wanted)[0])
+        self._index(self._valid(wanted)[0])
 
-    def _valid(self, wanted: dict[int, PageRecord]) -> dict[int, tuple[int, int]]:
-        """page id -> (segment, row) of the cached copy of each wanted page (the last one that matches)."""
+    def _valid(
+        self, wanted: dict[int, PageRecord]
+    ) -> tuple[dict[int, tuple[int, int]], dict[int, tuple[int, int]]]:
+        """page id -> (segment, row) of the cached copy of each wanted page (the last one that matches), and
+        of the wanted pages cached only with another location of their vectors (Milvus Lite)."""
         check_refs = self.store.keeps_vector_files
         where: dict[int, tuple[int, int]] = {}
+        elsewhere: dict[int, tuple[int, int]] = {}
         for s_index, segment in enumerate(self.cache.segments):
             for p_index, page_id in enumerate(segment.page_ids.tolist()):
                 record = wanted.get(page_id)
                 if record is None:
                     continue
                 if check_refs and segment.ref(p_index).encode() != record.vectors_ref:
+                    elsewhere[page_id] = (s_index, p_index)
                     continue
                 where[page_id] = (s_index, p_index)
-        return where
+        return where, {p: place for p, place in elsewhere.items() if p not in where}
+
+    def _levels(self, s_index: int, p_index: int) -> tuple[np.ndarray, np.ndarray]:
+        segment = self.cache.segments[s_index]
+        return bfloat16.decode(segment.fine[p_index]), np.array(segment.coarse[p_index])
 
     def _index(self, where: dict[int, tuple[int, int]]) -> None:
         order = np.array(sorted(where), dtype=np.int64)
@@ -147,6 +162,9 @@ class Retriever:
         self._located = located
         self._coarse = coarse
         self._position = {int(p): i for i, p in enumerate(order.tolist())}
+
+    def close(self) -> None:
+        self.cache.close()
 
     # ---- reading ----------------------------------------------------------------------------------------
     @property

@@ -42,6 +42,8 @@ QUERY_BATCH = 1000
 # chunk rows are fetched at most this many bytes of chunk text per call.
 FETCH_BYTES = 24 << 20
 VECTORS_FOLDER = "vectors"
+COMPACT_DEAD_SHARE = 0.5
+COMPACT_BATCH = 256
 PAGE_FIELDS = ["page_id", "content_hash", "page", "n_vectors", "width", "height", "metadata", "vectors_ref"]
 ID_LIST_BATCH = 2000
 INSERT_ROWS = 256
@@ -504,6 +506,41 @@ class MilvusStore:
                 self._call("delete", self.vectors, filter=_in("page_id", batch))
         if page_ids:
             self._bump_generation()
+
+    def compact_vector_files(self, dead_share: float = COMPACT_DEAD_SHARE) -> int:
+        """Milvus Lite: once more than `dead_share` of the vector files' bytes belong to no page row (removed or
+        replaced pages), copy the pages' vectors into new files, point their rows there, and delete the old
+        files. Crash-safe: rows point at old or new bytes, both present until every row is moved and flushed.
+        Returns the bytes freed."""
+        if not self.keeps_vector_files or self._info_or_none() is None:
+            return 0
+        files = self.vector_files()
+        total = files.bytes_on_disk()
+        fields = [*PAGE_FIELDS, "mean_vector"]
+        rows = list(self._query_all(self.pages, "page_id >= 0", fields))
+        refs = [VectorRef.decode(row["vectors_ref"]) for row in rows]
+        live = sum(r.rows * files.row_bytes for r in refs if r is not None)
+        if total == 0 or total - live <= dead_share * total:
+            return 0
+        old = files.file_numbers()
+        start = old[-1] + 1 if old else 0
+        moving = [(row, ref) for row, ref in zip(rows, refs, strict=True) if ref is not None]
+        log.info("compacting vector files: %d of %d bytes are dead", total - live, total)
+        with _unchecked_varchars():
+            for first in range(0, len(moving), COMPACT_BATCH):
+                batch = moving[first : first + COMPACT_BATCH]
+                moved = files.copy_to_new_files([ref for _, ref in batch], start)
+                updated = [
+                    {**row, "vectors_ref": ref.encode()} for (row, _), ref in zip(batch, moved, strict=True)
+                ]
+                self._insert(self.pages, updated)
+        self.flush()
+        files.remove_files(old)
+        self._bump_generation()
+        return total - files.bytes_on_disk()
+
+    def _info_or_none(self) -> IndexInfo | None:
+        return self._info or self.read_info()
 
     def flush(self) -> None:
         for name in (self.vectors, self.pages, self.documents, self.meta):

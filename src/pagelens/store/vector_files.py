@@ -205,7 +205,9 @@ class VectorFiles:
         The old files stay until the caller removes them, once nothing refers to them."""
         with self._lock:
             self.folder.mkdir(parents=True, exist_ok=True)
-            self._path(start).touch()
+            numbers = self._numbers()
+            if not numbers or numbers[-1] < start:
+                self._path(start).touch()
         moved: list[VectorRef] = []
         for first in range(0, len(refs), batch):
             moved.extend(self.append([self.read(r) for r in refs[first : first + batch]]))
