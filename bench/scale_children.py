@@ -206,20 +206,22 @@ def search(spec: dict[str, Any]) -> dict[str, Any]:
         "exact_similar": spec["exact_similar"],
     }
 
-    def timed(call: Any) -> tuple[float, list[list[Any]]]:
+    def timed(call: Any) -> tuple[float, list[list[Any]], float]:
         timer = time.perf_counter()
         hits = call()
-        return time.perf_counter() - timer, _keys(hits)
+        return time.perf_counter() - timer, _keys(hits), float(sum(h.score for h in hits))
 
     def measure(name: str, calls: list[Any], exact_calls: list[Any]) -> None:
-        seconds, found = zip(*(timed(c) for c in calls), strict=True) if calls else ((), ())
+        seconds, found, sums = zip(*(timed(c) for c in calls), strict=True) if calls else ((), (), ())
         out[f"{name}_seconds"] = list(seconds)
-        exact_seconds, references = (
-            zip(*(timed(c) for c in exact_calls), strict=True) if exact_calls else ((), ())
+        exact_seconds, references, exact_sums = (
+            zip(*(timed(c) for c in exact_calls), strict=True) if exact_calls else ((), (), ())
         )
         out[f"{name}_exact_seconds"] = list(exact_seconds)
         out[f"{name}_exact_rankings"] = list(references)
         out[f"{name}_recalls"] = [_recall(f, r) for f, r in zip(found, references, strict=False)]
+        # sum of the returned top-k's exact scores / the exact top-k's: 1.0 when what was missed was a near-tie
+        out[f"{name}_score_ratios"] = [a / b if b else 1.0 for a, b in zip(sums, exact_sums, strict=False)]
         if out[f"{name}_recalls"]:
             _log(
                 "search",
