@@ -11,6 +11,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -332,3 +333,29 @@ def test_indexes_with_different_collection_prefixes_do_not_see_each_other(
         for index in indexes.values():
             index.store.drop()
             index.close()
+
+
+def test_a_new_client_searches_an_index_larger_than_one_server_message(
+    milvus_server: MilvusServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """300 ColPali-size pages are ~105 MB of chunk text, above the server's 64 MiB message limit: a client
+    with an empty cache fetches them in byte-bounded calls, and a second client sees the first one's commits."""
+    rng = np.random.default_rng(3)
+    prefix = _prefix("big")
+    pages = [rng.standard_normal((1030, 128)).astype(np.float32) for _ in range(300)]
+    records = [{"path": f"doc{i // 10}.pdf", "page": i % 10 + 1, "embedding": p} for i, p in enumerate(pages)]
+    writer = pagelens.open(milvus_server.uri, token=TOKEN, collection=prefix)
+    try:
+        writer.add_embeddings(records)
+        query = pages[123][:20] + 0.1 * rng.standard_normal((20, 128)).astype(np.float32)
+        monkeypatch.setenv("PAGELENS_CACHE", str(tmp_path / "fresh-cache"))
+        with pagelens.open(milvus_server.uri, token=TOKEN, collection=prefix) as reader:
+            hits = reader.search_embedding(query, k=3)
+            assert (hits[0].path, hits[0].page) == ("doc12.pdf", 4)
+            assert reader.status().pages == 300
+            writer.remove("doc12.pdf")  # another process' commit: seen within a second, without reopening
+            time.sleep(1.1)
+            assert all(h.path != "doc12.pdf" for h in reader.search_embedding(query, k=10))
+    finally:
+        writer.store.drop()
+        writer.close()
