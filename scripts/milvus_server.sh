@@ -3,7 +3,7 @@
 #
 #   bash scripts/milvus_server.sh install            # its own venv in .milvus-venv ($PAGELENS_MILVUS_VENV)
 #   bash scripts/milvus_server.sh test [PYTEST ARGS] # install, then the `milvus_server` tests in a private
-#                                                    # network namespace (default: tests/test_server_backend.py)
+#                                                    # network namespace (default: tests/test_server_*.py)
 #   bash scripts/milvus_server.sh shell [COMMAND]    # a shell (or COMMAND) in such a namespace, for poking
 #                                                    # at a server by hand: python tests/milvus_server.py run
 #
@@ -42,7 +42,7 @@ case "$command" in
     for arg in "$@"; do
       case "$arg" in -*) ;; *) [ -e "${arg%%::*}" ] && has_path=1 ;; esac
     done
-    [ "$has_path" = 1 ] || set -- "$@" tests/test_server_backend.py
+    [ "$has_path" = 1 ] || set -- "$@" tests/test_server_backend.py tests/test_server_search.py
     pgid_file=$(mktemp)
     export PAGELENS_REQUIRE_MILVUS_SERVER=${PAGELENS_REQUIRE_MILVUS_SERVER:-1}
     export PAGELENS_MILVUS_PGID_FILE=$pgid_file PYTHON

@@ -11,6 +11,7 @@ from PIL import Image
 
 from pagelens.cli import main
 from pagelens.errors import UsageError
+from pagelens.search.maxsim import maxsim
 
 
 @pytest.fixture
@@ -27,7 +28,10 @@ def index(fake_index, samples: Path, tmp_path: Path):  # type: ignore[no-untyped
 def test_image_keyword_path_and_pil_are_the_same_image_query(index, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     chart = tmp_path / "docs" / "sales_chart.png"
     by_keyword = index.search(image=str(chart), k=3, exact=True)
-    assert by_keyword[0].path == str(chart.resolve())  # an image finds itself first
+    with Image.open(chart) as opened:  # it was searched as an image: its own page scores its MaxSim
+        query = index.embedder.embed_images([opened.convert("RGB")])[0]
+    own = next(h for h in by_keyword if h.path == str(chart.resolve()))
+    assert own.score == pytest.approx(maxsim(query, index.page_vectors(own.page_id)), abs=1e-4)
     by_path = index.search(chart, k=3, exact=True)
     with Image.open(chart) as opened:
         by_pil = index.search(image=opened, k=3, exact=True)

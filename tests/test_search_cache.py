@@ -11,36 +11,11 @@ import numpy as np
 import pytest
 
 import pagelens
+from clustered import clustered_pages as _clustered_pages
+from clustered import unit as _unit
 from pagelens.errors import NotFoundError
 from pagelens.search.maxsim import maxsim
 from pagelens.store.bfloat16 import as_stored
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
-
-
-def _clustered_pages(count: int, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Pages built unlike the engine's own bench data: 40 topics, a shared background block of varying size,
-    150-260 vectors a page; queries mix tokens of one page with tokens of a second page of the same topic."""
-    rng = np.random.default_rng(seed)
-    topics = _unit(rng.standard_normal((40, 128)))
-    background = _unit(rng.standard_normal((4, 128)))
-    pages = []
-    for _ in range(count):
-        topic = topics[rng.integers(40)]
-        n = int(rng.integers(150, 260))
-        share = rng.uniform(0.1, 0.7)
-        back = int(n * share)
-        content = _unit(topic + 0.9 * _unit(rng.standard_normal((n - back, 128))))
-        noise = 0.1 * rng.standard_normal((back, 128))
-        pages.append(_unit(np.concatenate([background[rng.integers(4, size=back)] + noise, content])))
-    queries = []
-    for _ in range(12):
-        first, second = (pages[int(i)] for i in rng.integers(count, size=2))
-        tokens = np.concatenate([first[rng.choice(len(first), 14)], second[rng.choice(len(second), 6)]])
-        queries.append(_unit(tokens + 0.35 * rng.standard_normal(tokens.shape)))
-    return pages, queries
 
 
 def _records(pages: list[np.ndarray], prefix: str = "doc") -> list[dict]:

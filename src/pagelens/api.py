@@ -22,6 +22,7 @@ from pagelens.search.cache import CacheIdentity
 from pagelens.search.catalog import Catalog
 from pagelens.search.filters import Filter
 from pagelens.search.retriever import DEFAULT_CANDIDATES, Retriever
+from pagelens.search.server_retriever import ServerRetriever
 from pagelens.sources.rerender import render_indexed_page
 from pagelens.store.location import DEFAULT_INDEX, IndexLocation
 from pagelens.store.milvus import MilvusStore
@@ -143,7 +144,7 @@ class Index:
             raise
         self._embedder = embedder
         self._candidates = candidates
-        self._retriever: Retriever | None = None
+        self._retriever: Retriever | ServerRetriever | None = None
         self._catalog: Catalog | None = None
         self._stale = True
         self._generation = ""
@@ -369,9 +370,12 @@ class Index:
 
         if self.model is not None and self.info.model is None and self.info.dim is None:
             self.info.model = self.model
-        on_pages = (
-            self._pages_written if self.info.dim is not None else None
-        )  # a new index syncs on first search
+
+        def on_pages(pages: list[StoredPage]) -> None:
+            if self.info.dim is None:  # a new index: import_index has just created it
+                self.info = self.store.read_info() or self.info
+            self._pages_written(pages)
+
         report, self.info = import_index(self.store, self.info, Path(folder), on_pages)
         self.model = self.model or self.info.model
         self._stale = True
@@ -401,14 +405,19 @@ class Index:
 
     # ---- reading ----------------------------------------------------------------------------------------
     @property
-    def retriever(self) -> Retriever:
+    def retriever(self) -> Retriever | ServerRetriever:
+        """Where candidates come from: Milvus itself on a server; the index folder's own data on Milvus Lite
+        (whose vector search is too slow to be the candidate engine)."""
         if self._retriever is None:
             if self.info.dim is None:
                 raise UsageError("the index is empty")
             identity = CacheIdentity(self.info.index_id, self.info.model, self.info.dim)
-            self._retriever = Retriever(
-                self.store, identity, self.location.local_dir / "cache", self._candidates
-            )
+            if self.location.is_server:
+                self._retriever = ServerRetriever(self.store, identity, self._candidates)
+            else:
+                self._retriever = Retriever(
+                    self.store, identity, self.location.local_dir / "cache", self._candidates
+                )
         return self._retriever
 
     def refresh(self) -> Catalog:

@@ -4,12 +4,10 @@ Brute force over every stored vector is exact but grows with the index. Here:
 1. **coarse**: every page is scored against its COARSE_PER_PAGE centroids (in RAM, 4 KB a page), and only
    the best few thousand pages go on (skipped while the index is small);
 2. **fine**: those are re-estimated on their CENTROIDS_PER_PAGE centroids (memory-mapped, read on demand);
-3. **exact, adaptive**: pages are scored exactly, in order of their estimate, `candidates` first, then more
-   in steps while an unscored page's estimate plus the largest underestimate seen among the scored ones (plus
-   its standard deviation) could still reach the current k-th exact score (up to ADAPTIVE_FACTOR x candidates). Where the estimates rank
-   well this stops at once; where a query's scores are flat (estimates cannot separate the pages) it scores
-   more. Returned scores and their order are always exact MaxSim over the stored vectors; only which pages
-   reach the exact stage is approximate. `exact=True` scores every page.
+3. **exact, adaptive** (adaptive.py): pages are scored exactly, in order of their estimate, `candidates`
+   first, then more while an unscored page could still reach the top k (up to ADAPTIVE_FACTOR x candidates).
+   Returned scores and their order are always exact MaxSim over the stored vectors; only which pages reach the
+   exact stage is approximate. `exact=True` scores every page.
 Page vectors are read from disk for the pages scored exactly (see cache.py and store/vector_files.py).
 """
 
@@ -25,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from pagelens.errors import StoreError
+from pagelens.search.adaptive import widen_exactly
 from pagelens.search.cache import COARSE_PER_PAGE, CacheIdentity, Segment, VectorCache
 from pagelens.search.catalog import Catalog
 from pagelens.search.maxsim import maxsim_segments
@@ -264,21 +263,9 @@ class Retriever:
         self, query: np.ndarray, ranked: np.ndarray, estimates: np.ndarray, k: int, budget: int, ceiling: int
     ) -> list[Scored]:
         """Exact scores for the best-estimated pages, widening while an unscored one could still enter."""
-        limit = min(len(ranked), ceiling)
-        scored = min(budget, limit)
-        scores = self._exact(query, ranked[:scored])
-        step = max(budget // 2, 16)
-        while scored < limit:
-            kth = np.partition(scores, len(scores) - k)[len(scores) - k] if len(scores) >= k else -np.inf
-            errors = scores - estimates[:scored]
-            # pages further down are estimated no better than those scored: allow for the largest error seen
-            # plus its spread (measured on bench/generators' distributions: the largest alone stops too soon)
-            underestimate = float(errors.max() + errors.std())
-            if estimates[scored] + max(underestimate, 0.0) < kth:
-                break
-            more = ranked[scored : min(limit, scored + step)]
-            scores = np.concatenate([scores, self._exact(query, more)])
-            scored += len(more)
+        scored, scores = widen_exactly(
+            estimates, lambda items: self._exact(query, ranked[items]), k, budget, ceiling
+        )
         self.trace.exact = scored
         return self._best(ranked[:scored], scores, k)
 

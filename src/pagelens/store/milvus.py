@@ -43,6 +43,14 @@ QUERY_BATCH = 1000
 FETCH_BYTES = 24 << 20
 VECTORS_FOLDER = "vectors"
 COMPACT_DEAD_SHARE = 0.5
+# Servers: each page's k-means centroids are rows of a real vector field with an HNSW index, and Milvus finds
+# each query token's nearest centroids (see search/server_retriever.py). M=16 / efConstruction=200 are
+# Milvus' usual starting point; the search's ef is set per query from how many hits it asks for.
+CENTROID_INDEX = "HNSW"
+CENTROID_INDEX_PARAMS = {"M": 16, "efConstruction": 200}
+CENTROIDS_PER_PAGE_MAX = 64  # centroid row ids are page_id * this + j
+SEARCH_LIMIT_MAX = 16384  # Milvus' cap on a search's limit (topk)
+CENTROID_INSERT_ROWS = 2048
 COMPACT_BATCH = 256
 PAGE_FIELDS = ["page_id", "content_hash", "page", "n_vectors", "width", "height", "metadata", "vectors_ref"]
 ID_LIST_BATCH = 2000
@@ -85,6 +93,7 @@ class MilvusStore:
         self.documents = f"{prefix}_documents"
         self.pages = f"{prefix}_pages"
         self.vectors = f"{prefix}_vectors"
+        self.centroids = f"{prefix}_centroids"
         self._client = self._connect()
         self._dim: int | None = None
         self._info: IndexInfo | None = None
@@ -157,7 +166,13 @@ class MilvusStore:
         return bool(self._call("has_collection", self.meta))
 
     def _create(
-        self, name: str, fields: list[tuple[str, Any, dict[str, Any]]], vector: str, dim: int
+        self,
+        name: str,
+        fields: list[tuple[str, Any, dict[str, Any]]],
+        vector: str,
+        dim: int,
+        index_type: str = "FLAT",
+        index_params: dict[str, Any] | None = None,
     ) -> None:
         from pymilvus import DataType
 
@@ -169,7 +184,7 @@ class MilvusStore:
             schema.add_field(field_name, dtype, **options)
         schema.add_field(vector, DataType.FLOAT_VECTOR, dim=dim)
         index = self._client.prepare_index_params()
-        index.add_index(field_name=vector, index_type="FLAT", metric_type="IP")
+        index.add_index(field_name=vector, index_type=index_type, metric_type="IP", params=index_params or {})
         self._call(
             "create_collection", name, schema=schema, index_params=index, consistency_level=CONSISTENCY
         )
@@ -230,16 +245,28 @@ class MilvusStore:
             "placeholder",
             2,
         )
+        if self.location.is_server:  # Milvus searches these for candidates (search/server_retriever.py)
+            self._create(
+                self.centroids,
+                [
+                    ("centroid_id", DataType.INT64, {"is_primary": True}),
+                    ("page_id", DataType.INT64, {}),
+                ],
+                "vector",
+                dim,
+                index_type=CENTROID_INDEX,
+                index_params=CENTROID_INDEX_PARAMS,
+            )
         self._dim = dim
 
     def load(self) -> None:
         """Load existing collections (Milvus releases them when a process ends)."""
-        for name in (self.meta, self.documents, self.pages, self.vectors):
+        for name in (self.meta, self.documents, self.pages, self.vectors, self.centroids):
             if self._call("has_collection", name):
                 self._call("load_collection", name)
 
     def drop(self) -> None:
-        for name in (self.meta, self.documents, self.pages, self.vectors):
+        for name in (self.meta, self.documents, self.pages, self.vectors, self.centroids):
             if self._call("has_collection", name):
                 self._call("drop_collection", name)
         if self._files is not None:
@@ -496,6 +523,7 @@ class MilvusStore:
             for start in range(0, len(page_ids), ID_LIST_BATCH):
                 batch = page_ids[start : start + ID_LIST_BATCH]
                 self._call("delete", self.vectors, filter=_in("page_id", batch))
+                self._call("delete", self.centroids, filter=_in("page_id", batch))
         self._bump_generation()
 
     def delete_pages(self, page_ids: Sequence[int]) -> None:
@@ -504,6 +532,7 @@ class MilvusStore:
             self._call("delete", self.pages, filter=_in("page_id", batch))
             if not self.keeps_vector_files:
                 self._call("delete", self.vectors, filter=_in("page_id", batch))
+                self._call("delete", self.centroids, filter=_in("page_id", batch))
         if page_ids:
             self._bump_generation()
 
@@ -538,6 +567,52 @@ class MilvusStore:
         files.remove_files(old)
         self._bump_generation()
         return total - files.bytes_on_disk()
+
+    # ---- candidate search (servers) ----------------------------------------------------------------------
+    def write_centroids(self, page_ids: Sequence[int], centroids: Sequence[np.ndarray]) -> None:
+        """Each page's (m, dim) centroids as rows Milvus can search (servers only)."""
+        rows = [
+            {"centroid_id": page_id * CENTROIDS_PER_PAGE_MAX + j, "page_id": page_id, "vector": row.tolist()}
+            for page_id, page in zip(page_ids, centroids, strict=True)
+            for j, row in enumerate(np.asarray(page, dtype=np.float32)[:CENTROIDS_PER_PAGE_MAX])
+        ]
+        for start in range(0, len(rows), CENTROID_INSERT_ROWS):
+            self._call("upsert", self.centroids, data=rows[start : start + CENTROID_INSERT_ROWS])
+
+    def search_centroids(
+        self, tokens: np.ndarray, limit: int, page_ids: Sequence[int] | None = None
+    ) -> list[list[tuple[int, float]]]:
+        """For each query token, its `limit` most similar centroid rows as (page_id, score), best first;
+        `page_ids` restricts the search to those pages (the filter runs inside Milvus)."""
+        limit = max(1, min(limit, SEARCH_LIMIT_MAX))
+        expression = _in("page_id", page_ids) if page_ids is not None else ""
+        results = self._call(
+            "search",
+            self.centroids,
+            data=np.asarray(tokens, dtype=np.float32).tolist(),
+            anns_field="vector",
+            limit=limit,
+            filter=expression,
+            output_fields=["page_id"],
+            search_params={"metric_type": "IP", "params": {"ef": max(limit, 64)}},
+            consistency_level=CONSISTENCY,
+        )
+        return [[(int(hit["entity"]["page_id"]), float(hit["distance"])) for hit in hits] for hits in results]
+
+    def fetch_centroids(self, page_ids: Sequence[int], dim: int) -> dict[int, np.ndarray]:
+        """page_id -> its (m, dim) centroid rows (servers only), read in calls of bounded size."""
+        rows: dict[int, list[tuple[int, list[float]]]] = {}
+        per_call = max(1, FETCH_BYTES // (CENTROIDS_PER_PAGE_MAX * dim * 8))  # pages a call, floats as text
+        for start in range(0, len(page_ids), per_call):
+            batch = list(page_ids[start : start + per_call])
+            for row in self._query_all(
+                self.centroids, _in("page_id", batch), ["centroid_id", "page_id", "vector"]
+            ):
+                rows.setdefault(int(row["page_id"]), []).append((int(row["centroid_id"]), row["vector"]))
+        return {
+            page_id: np.asarray([vector for _, vector in sorted(items)], dtype=np.float32)
+            for page_id, items in rows.items()
+        }
 
     def _info_or_none(self) -> IndexInfo | None:
         return self._info or self.read_info()
