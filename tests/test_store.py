@@ -110,3 +110,17 @@ def test_second_process_gets_a_clear_busy_error(tmp_path: Path) -> None:
         store.close()
     # released on close: this process can open it again
     MilvusStore(IndexLocation.parse(tmp_path / "idx")).close()
+
+
+def test_a_lite_folder_half_created_by_a_crash_is_made_again(tmp_path: Path) -> None:
+    # what a kill during the first collection's creation leaves: its folder, but no collection
+    (tmp_path / "idx" / "milvus.db" / "collections" / "pagelens_documents").mkdir(parents=True)
+    store = MilvusStore(IndexLocation.parse(tmp_path / "idx"))
+    try:
+        store.create(128)
+        store.write_info(IndexInfo(model="m", dim=128))
+        store.write_pages([_page("h1", 1, 10, 1)])
+        store.write_document(DocumentRecord("/a.pdf", "h1", "indexed", pages=1))
+        assert [d.path for d in store.list_documents()] == ["/a.pdf"]
+    finally:
+        store.close()

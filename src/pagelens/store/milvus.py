@@ -192,6 +192,29 @@ class MilvusStore:
 
     def create(self, dim: int) -> None:
         """Create the collections for `dim`-dimensional embeddings (idempotent)."""
+        try:
+            self._create_all(dim)
+        except StoreError as exc:
+            # Milvus Lite killed while it created a collection leaves the collection's folder without the
+            # collection, and every later create fails with "File exists". Before the info row is written
+            # nothing was committed, so the half-made folder can go.
+            if self.location.is_server or "File exists" not in str(exc) or self.read_info() is not None:
+                raise
+            log.warning(
+                "%s: removing a Milvus Lite folder left half-created by a crash", self.location.describe()
+            )
+            self._reset_lite()
+            self._create_all(dim)
+
+    def _reset_lite(self) -> None:
+        import shutil
+
+        self._client.close()
+        _release_lite(self.location.milvus_uri)
+        shutil.rmtree(self.location.milvus_uri, ignore_errors=True)
+        self._client = self._connect()
+
+    def _create_all(self, dim: int) -> None:
         from pymilvus import DataType
 
         varchar = DataType.VARCHAR
