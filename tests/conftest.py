@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# the session's one real Milvus server (`milvus_server`), shared by every module that asks for it
+pytest_plugins = ["milvus_server"]
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 

@@ -23,7 +23,6 @@ import pytest
 import pagelens
 from conftest import PAPER, REPORT
 from milvus_server import TOKEN, MilvusServer
-from milvus_server import milvus_server as milvus_server  # noqa: F401 - the session fixture
 from pagelens.errors import AuthenticationError, StoreError
 from pagelens.store import codec
 from pagelens.store.bfloat16 import as_stored

@@ -8,6 +8,7 @@ run for the refusal paths (no model is loaded before those), and end to end with
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -147,6 +148,49 @@ def test_search_over_real_http(server: SimpleNamespace) -> None:
         )
 
 
+def test_cli_read_commands_go_through_the_running_server(server: SimpleNamespace) -> None:
+    """The server holds the Milvus Lite folder; `pagelens search` / `status` use its HTTP API instead of
+    failing as "in use" (issue 16 point 4, issue 18 point 8)."""
+    index = str(server.folder / "index")
+    assert (server.folder / "index" / "serving.json").exists()
+    cli = [sys.executable, "-m", "pagelens.cli"]
+    started = time.perf_counter()
+    found = subprocess.run(
+        [*cli, "search", "revenue chart", "--index", index, "--token", TOKEN, "-k", "3", "--json"],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=60,
+    )
+    seconds = time.perf_counter() - started
+    assert found.returncode == 0, found.stderr
+    direct = httpx.get(
+        f"{server.url}/api/search",
+        params={"q": "revenue chart", "k": 3},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=30,
+    ).json()
+    assert json.loads(found.stdout)["results"] == direct["results"] and len(direct["results"]) == 3
+    print(f"CLI search through the running server: {seconds:.2f} s (process start included)")
+    status = subprocess.run(
+        [*cli, "status", "--index", index, "--token", TOKEN, "--json"],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=60,
+    )
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["pages"] == 6
+    refused = subprocess.run(
+        [*cli, "status", "--index", index, "--token", "wrong"],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=60,
+    )
+    assert refused.returncode == 1 and "401" in refused.stderr and "Traceback" not in refused.stderr
+
+
 def test_auth_over_real_http(server: SimpleNamespace) -> None:
     assert httpx.get(f"{server.url}/api/status", timeout=10).status_code == 401
     wrong = httpx.get(f"{server.url}/api/status", headers={"Authorization": "Bearer wrong"}, timeout=10)
@@ -185,6 +229,7 @@ def test_upload_and_concurrent_clients(server: SimpleNamespace, samples: Path) -
 def test_interrupt_stops_cleanly(server: SimpleNamespace) -> None:
     assert server.process.poll() is None
     assert stop(server.process) == 0
+    assert not (server.folder / "index" / "serving.json").exists()  # read commands open the folder again
 
 
 # ---- refusals ----------------------------------------------------------------------------------------------
@@ -224,7 +269,9 @@ def test_serve_refuses_without_opening_the_index(tmp_path: Path, monkeypatch: py
 
 
 def test_a_busy_port_is_exit_code_1(tmp_path: Path) -> None:
-    stub = SimpleNamespace(location=SimpleNamespace(local_dir=tmp_path, describe=lambda: str(tmp_path)))
+    stub = SimpleNamespace(
+        location=SimpleNamespace(local_dir=tmp_path, is_server=False, describe=lambda: str(tmp_path))
+    )
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()

@@ -13,7 +13,6 @@ import pytest
 import pagelens
 from clustered import clustered_pages
 from milvus_server import TOKEN, MilvusServer
-from milvus_server import milvus_server as milvus_server  # noqa: F401 - the session fixture
 from pagelens.search.server_retriever import ServerRetriever
 
 pytestmark = pytest.mark.milvus_server

@@ -324,6 +324,11 @@ def _print_hits(query: str, query_type: str, hits: list[Hit], as_json: bool, ind
 def cmd_search(args: argparse.Namespace) -> int:
     if sum(x is not None for x in (args.query, args.image, args.queries)) != 1:
         raise _Usage("give one of QUERY, --image FILE or --queries FILE")
+    from pagelens import cli_through_server as through_server
+
+    url = through_server.served_url(args)
+    if url is not None and through_server.can_search(args):
+        return through_server.search(args, url)
     spec = _filter(args)
     with _open(args, create=False) as index:
         if args.image is not None:
@@ -390,6 +395,11 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from pagelens import cli_through_server as through_server
+
+    url = through_server.served_url(args)
+    if url is not None:
+        return through_server.status(args, url)
     with _open(args, create=False) as index:
         status = index.status()
     if args.json:

@@ -134,8 +134,11 @@ def serve_index(
         port,
         "on" if token else "off",
     )
+    from pagelens.server.registration import announce
+
     try:
-        server.run()
+        with announce(index.location, host, port):
+            server.run()
     except SystemExit as exc:  # uvicorn exits (1 or 3, by version) when it cannot bind the port
         log.error("the server could not start on %s:%d (exit status %s)", host, port, exc.code)
         return EXIT_ERROR
