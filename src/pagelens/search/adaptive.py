@@ -34,3 +34,20 @@ def widen_exactly(
         scores = np.concatenate([scores, score(more)])
         scored += len(more)
     return scored, scores
+
+
+def image_query_finalists(
+    pool: np.ndarray,
+    pooled: tuple[np.ndarray, np.ndarray | None],
+    score: Callable[[np.ndarray, np.ndarray, np.ndarray | None], np.ndarray],
+    k: int,
+    finalists: int,
+) -> np.ndarray:
+    """An image as the query has hundreds of vectors: narrow `pool` with its weighted centroids `pooled`
+    scored on the candidates' full vectors (`score(query, pool, weights)`), keeping `finalists` (at least 2k)
+    for the exact score with the full query."""
+    keep = max(finalists, 2 * k)
+    if len(pool) <= keep:
+        return pool
+    approx = score(pooled[0], pool, pooled[1])
+    return pool[np.argpartition(-approx, keep - 1)[:keep]]

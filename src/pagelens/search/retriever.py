@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from pagelens.errors import StoreError
-from pagelens.search.adaptive import widen_exactly
+from pagelens.search.adaptive import image_query_finalists, widen_exactly
 from pagelens.search.cache import COARSE_PER_PAGE, CacheIdentity, Segment, VectorCache
 from pagelens.search.catalog import Catalog
 from pagelens.search.maxsim import maxsim_segments
@@ -270,14 +270,9 @@ class Retriever:
         return self._best(ranked[:scored], scores, k)
 
     def _search_large(
-        self, query: np.ndarray, pooled: tuple[np.ndarray, np.ndarray], pool: np.ndarray, k: int
+        self, query: np.ndarray, pooled: tuple[np.ndarray, np.ndarray | None], pool: np.ndarray, k: int
     ) -> list[Scored]:
-        """An image as the query has hundreds of vectors: narrow the candidates with its weighted centroids
-        scored on the candidates' full vectors, then score the survivors exactly with the full query."""
-        keep = max(LARGE_QUERY_FINALISTS, 2 * k)
-        if len(pool) > keep:
-            approx = self._exact(pooled[0], pool, pooled[1])
-            pool = pool[np.argpartition(-approx, keep - 1)[:keep]]
+        pool = image_query_finalists(pool, pooled, self._exact, k, LARGE_QUERY_FINALISTS)
         self.trace.exact = len(pool)
         return self._best(pool, self._exact(query, pool), k)
 

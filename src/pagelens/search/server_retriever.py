@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from pagelens.search.adaptive import widen_exactly
+from pagelens.search.adaptive import image_query_finalists, widen_exactly
 from pagelens.search.cache import CacheIdentity
 from pagelens.search.catalog import Catalog
 from pagelens.search.maxsim import score_pages
@@ -216,10 +216,7 @@ class ServerRetriever:
     def _search_large(
         self, query: np.ndarray, pooled: tuple[np.ndarray, np.ndarray | None], pool: np.ndarray, k: int
     ) -> list[Scored]:
-        keep = max(LARGE_QUERY_FINALISTS, 2 * k)
-        if len(pool) > keep:
-            approx = self._exact(pooled[0], pool, pooled[1])
-            pool = pool[np.argpartition(-approx, keep - 1)[:keep]]
+        pool = image_query_finalists(pool, pooled, self._exact, k, LARGE_QUERY_FINALISTS)
         self.trace.exact = len(pool)
         return self._best(pool, self._exact(query, pool), k)
 
