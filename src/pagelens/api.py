@@ -606,6 +606,8 @@ class Index:
             vectors=sum(p.n_vectors for p in pages),
             failed=[Failure(d.path, d.reason) for d in documents if d.status == "failed"],
             adjusted=[Failure(d.path, d.reason) for d in indexed if d.reason],
+            pool_factor=self.info.pool_factor,
+            vector_dtype=self.info.vector_dtype,
         )
 
     def documents(self) -> list[DocumentRecord]:

@@ -400,6 +400,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     url = through_server.served_url(args)
     if url is not None:
         return through_server.status(args, url)
+    from pagelens.results import storage_lines
+
     with _open(args, create=False) as index:
         status = index.status()
     if args.json:
@@ -410,6 +412,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"documents: {status.documents}")
     print(f"pages:     {status.pages}")
     print(f"vectors:   {status.vectors}")
+    for line in storage_lines(status.to_dict()):
+        print(line)
     if status.failed:
         print(f"failed:    {len(status.failed)}")
         for failure in status.failed:

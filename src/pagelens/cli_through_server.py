@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 from pagelens.remote import get_json
+from pagelens.results import storage_lines
 from pagelens.server.registration import serving_url
 from pagelens.store.location import IndexLocation
 
@@ -62,6 +63,8 @@ def status(args: argparse.Namespace, url: str) -> int:
         if key in payload:
             label = "index" if key == "location" else key
             print(f"{label + ':':<10} {payload[key] if payload[key] is not None else '(none)'}")
+    for line in storage_lines(payload):
+        print(line)
     failed = payload.get("failed") or []
     if failed:
         print(f"failed:    {len(failed)}")

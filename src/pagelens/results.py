@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -122,6 +122,8 @@ class IndexStatus:
     vectors: int
     failed: list[Failure]
     adjusted: list[Failure] = field(default_factory=list)  # indexed documents with pages padded to fit
+    pool_factor: int = 1  # pages stored pooled by this factor (1: every vector kept)
+    vector_dtype: str = "bfloat16"  # how page vectors are stored on disk
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -134,4 +136,18 @@ class IndexStatus:
             "vectors": self.vectors,
             "failed": [f.to_dict() for f in self.failed],
             "adjusted": [f.to_dict() for f in self.adjusted],
+            "pool_factor": self.pool_factor,
+            "vector_dtype": self.vector_dtype,
         }
+
+
+def storage_lines(status: Mapping[str, Any]) -> list[str]:
+    """`pagelens status` lines for how pages are stored, from `IndexStatus.to_dict()` (or the HTTP status)."""
+    lines = []
+    factor = status.get("pool_factor")
+    if factor is not None:
+        kept = "every vector kept" if factor == 1 else f"about 1/{factor} of each page's vectors kept"
+        lines.append(f"pooling:   factor {factor} ({kept})")
+    if status.get("vector_dtype"):
+        lines.append(f"stored as: {status['vector_dtype']}")
+    return lines

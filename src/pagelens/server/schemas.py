@@ -98,6 +98,8 @@ class StatusResponse(BaseModel):
     pages: int
     vectors: int
     failed: list[FailedDocument]
+    pool_factor: int = Field(1, description="pages stored pooled by this factor (1: every vector kept)")
+    vector_dtype: str = Field("bfloat16", description="how page vectors are stored on disk")
     server: ServerLimits
 
 
