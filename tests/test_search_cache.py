@@ -189,3 +189,20 @@ def test_a_second_process_on_one_cache_folder_works_in_a_private_one(tmp_path: P
         assert [s.page_ids.tolist() for s in reopened.segments] == [[1]]
     finally:
         reopened.close()
+
+
+def test_vector_files_of_another_index_are_refused_not_read(tmp_path: Path) -> None:
+    from pagelens.errors import IndexMismatchError
+
+    pages, queries = _clustered_pages(8, seed=10)
+    for name in ("a", "b"):
+        with pagelens.open(tmp_path / name) as index:
+            index.add_embeddings(_records(pages, name))
+    shutil.rmtree(tmp_path / "b" / "vectors")
+    shutil.copytree(tmp_path / "a" / "vectors", tmp_path / "b" / "vectors")  # a's bytes under b's rows
+    shutil.rmtree(tmp_path / "b" / "cache")
+    with (
+        pagelens.open(tmp_path / "b") as index,
+        pytest.raises(IndexMismatchError, match="holds vectors of index"),
+    ):
+        index.search_embedding(queries[0], k=3)
