@@ -383,10 +383,27 @@ class Index:
 
     def remove(self, paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> int:
         """Remove documents by path (a folder removes everything under it). Returns how many were removed."""
-        inputs = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
         if self.info.dim is None:
             return 0
         documents = self.store.list_documents()
+        targets = self.matching(paths, documents)
+        paths_to_drop = sorted({d.path for d in targets})
+        self.store.delete_documents(paths_to_drop)
+        remaining = {d.content_hash for d in documents if d.path not in set(paths_to_drop)}
+        self.store.delete_content(sorted({d.content_hash for d in targets} - remaining))
+        self.store.compact_vector_files()
+        self._stale = True
+        return len(paths_to_drop)
+
+    def matching(
+        self,
+        paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+        documents: list[DocumentRecord] | None = None,
+    ) -> list[DocumentRecord]:
+        """The documents `remove(paths)` would remove (a folder: everything under it); NotFoundError for a
+        path that matches none."""
+        inputs = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+        documents = self.documents() if documents is None else documents
         targets: list[DocumentRecord] = []
         for raw in inputs:
             text = os.fspath(raw)
@@ -395,13 +412,7 @@ class Index:
             if not matched:
                 raise NotFoundError(f"{text}: not in the index")
             targets.extend(matched)
-        paths_to_drop = sorted({d.path for d in targets})
-        self.store.delete_documents(paths_to_drop)
-        remaining = {d.content_hash for d in documents if d.path not in set(paths_to_drop)}
-        self.store.delete_content(sorted({d.content_hash for d in targets} - remaining))
-        self.store.compact_vector_files()
-        self._stale = True
-        return len(paths_to_drop)
+        return targets
 
     # ---- reading ----------------------------------------------------------------------------------------
     @property

@@ -16,6 +16,8 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pagelens.commands.quiet import add_quiet_option, silence
+
 if TYPE_CHECKING:
     from pagelens.api import Index
     from pagelens.results import Hit
@@ -25,7 +27,12 @@ QUIET_LOADING = frozenset({"search", "similar", "eval"})
 
 #: Commands that live in modules of their own. Each module imports only the standard library at its top and
 #: has `register(commands)`, which adds its subparser(s) and sets `handler=` on each (see pagelens/commands/).
-COMMAND_MODULES: tuple[str, ...] = ("pagelens.commands.mcp", "pagelens.commands.models")
+COMMAND_MODULES: tuple[str, ...] = (
+    "pagelens.commands.mcp",
+    "pagelens.commands.models",
+    "pagelens.commands.ls",
+    "pagelens.commands.show",
+)
 
 log = logging.getLogger("pagelens")
 
@@ -84,9 +91,12 @@ def _filter(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
 
 
@@ -104,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Search PDFs and scanned pages by how they look (ColPali-family models + Milvus).",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    parser.add_argument(
+        "-q", "--quiet", dest="quiet_all", action="store_true", help="print nothing but errors (any command)"
+    )
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -144,6 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("-k", type=_positive, default=5, help="number of results (default 5)")
     search.add_argument("--exact", action="store_true", help="score every page exactly (slow on big indexes)")
     search.add_argument(
+        "--candidates",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="pages scored exactly after the centroid pass (more: better recall, slower)",
+    )
+    add_quiet_option(search)
+    search.add_argument(
         "--queries", default=None, metavar="FILE", help="one query per line (or JSONL with 'query')"
     )
     _add_filter_options(search)
@@ -155,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     similar.add_argument("--page", type=_positive, required=True, metavar="N", help="1-based page number")
     _add_index_options(similar)
     similar.add_argument("-k", type=_positive, default=5, help="number of results (default 5)")
-    similar.add_argument("--exact", action="store_true")
+    similar.add_argument("--exact", action="store_true", help="score every page exactly")
+    add_quiet_option(similar)
     _add_filter_options(similar)
     similar.add_argument("--json", action="store_true", help="print JSON")
     similar.set_defaults(handler=cmd_similar)
@@ -163,6 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     remove = commands.add_parser("remove", help="remove documents (or everything under a folder)")
     remove.add_argument("paths", nargs="+", metavar="PATH")
     _add_index_options(remove)
+    remove.add_argument(
+        "--yes", action="store_true", help="needed when the paths cover every document in the index"
+    )
+    remove.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
+    add_quiet_option(remove)
     remove.set_defaults(handler=cmd_remove)
 
     status = commands.add_parser("status", help="what the index holds")
@@ -223,6 +250,9 @@ def _open(args: argparse.Namespace, *, model_needed: bool = False, create: bool 
     from pagelens.api import DEFAULT_MODEL
 
     model = getattr(args, "model", None) or os.environ.get("PAGELENS_MODEL") or None
+    extra: dict[str, Any] = {}
+    if getattr(args, "candidates", None) is not None:
+        extra["candidates"] = args.candidates
     index = pagelens.open(
         args.index,
         model=model,
@@ -231,6 +261,7 @@ def _open(args: argparse.Namespace, *, model_needed: bool = False, create: bool 
         device=getattr(args, "device", "auto"),
         batch_size=getattr(args, "batch_size", None),
         create=create,
+        **extra,
     )
     if model_needed and index.model is None and index.info.dim is None:
         index.close()
@@ -389,9 +420,31 @@ def cmd_similar(args: argparse.Namespace) -> int:
 
 def cmd_remove(args: argparse.Namespace) -> int:
     with _open(args, create=False) as index:
-        removed = index.remove(args.paths)
-    print(f"removed {removed} document(s)", file=sys.stderr)
+        documents = index.documents()
+        targets = sorted({d.path for d in index.matching(args.paths, documents)})
+        if args.dry_run:
+            for path in targets:
+                print(path)
+            if not args.quiet:
+                print(f"would remove {len(targets)} of {len(documents)} document(s)", file=sys.stderr)
+            return EXIT_OK
+        if len(targets) == len(documents) and _names_a_folder(args.paths, documents) and not args.yes:
+            raise _Usage(
+                f"{' '.join(args.paths)} covers every document in the index ({len(documents)}): pass --yes "
+                "to remove them all, or --dry-run to list them"
+            )
+        removed = index.remove(targets)
+    if not args.quiet:
+        print(f"removed {removed} document(s)", file=sys.stderr)
     return EXIT_OK
+
+
+def _names_a_folder(paths: Sequence[str], documents: Sequence[Any]) -> bool:
+    """Whether one of `paths` matched documents as a folder (everything under it), not as a document."""
+    from pathlib import Path
+
+    indexed = {d.path for d in documents}
+    return any(p not in indexed and str(Path(p).expanduser().resolve()) not in indexed for p in paths)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -428,20 +481,23 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     with _open(args, create=False) as index:
         report = index.export(args.folder)
-    print(
-        f"exported {report.documents} document(s), {report.pages} page(s) to {args.folder}", file=sys.stderr
-    )
+    if not args.quiet:
+        print(
+            f"exported {report.documents} document(s), {report.pages} page(s) to {args.folder}",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     with _first_run_cleanup(args) as index:
         report = index.import_(args.folder)
-    print(
-        f"imported {report.documents} document(s), {report.pages} page(s); "
-        f"{report.skipped_documents} already present",
-        file=sys.stderr,
-    )
+    if not args.quiet:
+        print(
+            f"imported {report.documents} document(s), {report.pages} page(s); "
+            f"{report.skipped_documents} already present",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
@@ -488,6 +544,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     _configure_logging(args.verbose)
+    args.quiet = bool(getattr(args, "quiet", False) or args.quiet_all)
+    if args.quiet:
+        silence()
     if args.command in QUIET_LOADING and args.verbose == 0:
         # a query should print results, not transformers' "Loading weights" bar (HF reads this at import)
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
