@@ -362,6 +362,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         return through_server.search(args, url)
     spec = _filter(args)
     with _open(args, create=False) as index:
+        _check_where(index, spec)
         if args.image is not None:
             hits = index.search(image=_image_arg(args.image), k=args.k, exact=args.exact, filter=spec)
             _print_hits(args.image, "image", hits, args.json)
@@ -377,6 +378,19 @@ def cmd_search(args: argparse.Namespace) -> int:
             hits = index.search(args.query, k=args.k, exact=args.exact, filter=spec)
             _print_hits(args.query, "text", hits, args.json)
     return EXIT_OK
+
+
+def _check_where(index: Index, spec: dict[str, Any] | None) -> None:
+    """A `--where` that can match nothing here (unknown key, values of another type) is a usage error that
+    says why, not "no results"."""
+    if not spec or not spec.get("metadata"):
+        return
+    from pagelens.errors import UsageError
+    from pagelens.search.filters import explain_no_match
+
+    reason = explain_no_match(spec["metadata"], (r.metadata or {} for r in index.catalog.by_id.values()))
+    if reason is not None:
+        raise UsageError(f"--where: {reason}")
 
 
 def _read_queries(path: str) -> list[str]:
@@ -412,6 +426,7 @@ def _image_arg(path: str) -> Any:
 
 def cmd_similar(args: argparse.Namespace) -> int:
     with _open(args, create=False) as index:
+        _check_where(index, _filter(args))
         page_id = index.find_page(args.document, args.page)
         hits = index.similar(page_id, k=args.k, exact=args.exact, filter=_filter(args))
     _print_hits(f"{args.document}#page={args.page}", "page", hits, args.json)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,3 +115,40 @@ def parse_pages(text: str | None) -> tuple[int, int] | None:
         return int(text), int(text)
     except ValueError:
         raise UsageError(f"--pages {text!r}: expected N or A-B") from None
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "numbers"
+    if isinstance(value, str):
+        return "text"
+    return "lists or objects"
+
+
+def explain_no_match(conditions: Mapping[str, Any], metadatas: Iterable[Mapping[str, Any]]) -> str | None:
+    """Why metadata `conditions` (as `Filter.metadata`) can match no page: a key no page has, or values of
+    another type than every stored one (e.g. `year>=2022` where year was stored as the text '2022'). None when
+    the conditions are well-formed for this index (then "no results" is the truth)."""
+    seen: dict[str, dict[str, Any]] = {}  # key -> kind -> an example value
+    for metadata in metadatas:
+        for key, value in metadata.items():
+            seen.setdefault(key, {}).setdefault(_kind(value), value)
+    for key, condition in conditions.items():
+        if key not in seen:
+            known = ", ".join(sorted(seen)[:20]) or "none"
+            return f"no indexed page has the metadata key {key!r} (keys in this index: {known})"
+        conditions_of = condition if isinstance(condition, Mapping) else {"==": condition}
+        for op, value in conditions_of.items():
+            values = value if op == "in" and isinstance(value, list | tuple) else [value]
+            for one in values:
+                if _kind(one) not in seen[key]:
+                    stored = ", ".join(
+                        f"{kind} (e.g. {json.dumps(example)})" for kind, example in seen[key].items()
+                    )
+                    return (
+                        f"metadata {key!r} {op} {json.dumps(one)}: {key!r} holds {stored}, not {_kind(one)}; "
+                        "compare with a value of that type"
+                    )
+    return None
