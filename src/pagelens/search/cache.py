@@ -171,28 +171,47 @@ class VectorCache:
         return np.concatenate([s.page_ids for s in self.segments])
 
     def compact(self, keep: dict[int, tuple[int, int]]) -> None:
-        """Rewrite the segments keeping only the entries `keep` names (page id -> (segment, row)), once dead
-        pages waste space or segments pile up; a cache that keeps its own vector copy rewrites that too."""
-        page_ids: list[int] = []
-        refs: list[VectorRef] = []
-        levels: list[tuple[np.ndarray, np.ndarray]] = []
-        for page_id, (s_index, index) in sorted(keep.items(), key=lambda item: item[1]):
-            segment = self.segments[s_index]
-            page_ids.append(page_id)
-            refs.append(segment.ref(index))
-            levels.append((bfloat16.decode(segment.fine[index]), np.array(segment.coarse[index])))
+        """Rewrite the segments into one keeping only the entries `keep` names (page id -> (segment, row)), once
+        dead pages waste space or segments pile up; a cache that keeps its own vector copy rewrites that too.
+        Streams into the new segment's memory-mapped files: memory stays flat whatever the page count."""
+        entries = sorted(keep.items(), key=lambda item: item[1])
         old_segments = [s.name for s in self.segments]
         old_files = self.vectors.file_numbers() if self.owns_vectors else []
-        if self.owns_vectors and page_ids:
-            start = (old_files[-1] + 1) if old_files else 0
-            refs = self.vectors.copy_to_new_files(refs, start)
-        self.segments = []
-        if page_ids:
-            self.add(page_ids, [], refs, levels)
-        else:
+        if not entries:
+            self.segments = []
             self._write_manifest()
-        for name in old_segments:
-            shutil.rmtree(self.folder / name, ignore_errors=True)
+        else:
+            refs = [self.segments[s_index].ref(row) for _, (s_index, row) in entries]
+            if self.owns_vectors:
+                refs = self.vectors.copy_to_new_files(refs, (old_files[-1] + 1) if old_files else 0)
+            name = uuid.uuid4().hex[:12]
+            target = self.folder / name
+            target.mkdir(parents=True, exist_ok=True)
+            first = self.segments[entries[0][1][0]]
+            count = len(entries)
+            arrays = {
+                "page_ids": np.asarray([page_id for page_id, _ in entries], dtype=np.int64),
+                "refs": np.array([[r.file, r.row, r.rows, r.crc] for r in refs], dtype=np.int64).reshape(
+                    -1, 4
+                ),
+            }
+            for field, array in arrays.items():
+                np.save(target / f"{field}.npy", array)
+            for field in ("fine", "coarse"):
+                sample = getattr(first, field)
+                out = np.lib.format.open_memmap(
+                    target / f"{field}.npy", mode="w+", dtype=sample.dtype, shape=(count, *sample.shape[1:])
+                )
+                for position, (_, (s_index, row)) in enumerate(entries):
+                    out[position] = getattr(self.segments[s_index], field)[row]
+                out.flush()
+                del out
+            self.segments = [
+                Segment(name=name, **{f: np.load(target / f"{f}.npy", mmap_mode="r") for f in FIELDS})
+            ]
+            self._write_manifest()
+        for old in old_segments:
+            shutil.rmtree(self.folder / old, ignore_errors=True)
         if old_files:
             self.vectors.remove_files(old_files)
 
