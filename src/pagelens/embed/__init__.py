@@ -26,7 +26,8 @@ def load_embedder(name_or_path: str, *, device: str = "auto", batch_size: int | 
     Args:
         name_or_path: a model folder, or a Hub id such as "vidore/colqwen2.5-v0.2" (kept as `model_id`).
         device: "auto" (cuda, then mps, then cpu), "cpu", "cuda", "cuda:N" or "mps".
-        batch_size: pages or queries per forward pass; default 4 on CPU, 16 on a GPU.
+        batch_size: pages or queries per forward pass; default per device and model family
+            (`pagelens.embed.batching`: measured on CPU, from free memory on a GPU).
 
     Raises:
         ModelNotAvailableError: neither a local folder nor downloadable (the message says how to fix it).

@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from pagelens.embed.checkpoint import Checkpoint, check_weight_files, download_hint
-from pagelens.embed.device import check_batch_size, default_dtype, resolve_device
+from pagelens.embed.device import check_batch_size, default_dtype, resolve_device, validate_batch_size
 from pagelens.embed.registry import BackendSpec, ImageSideRule, import_backend_class
 from pagelens.embed.torchvision_compat import ensure_torchvision_importable
 from pagelens.errors import ModelError, ModelNotAvailableError
@@ -72,8 +72,8 @@ class TorchEmbedder:
         """Load the model and processor named by `spec` from `checkpoint` onto `device`."""
         ensure_torchvision_importable()
         resolved = resolve_device(device)
-        dtype = default_dtype(resolved)
-        size = check_batch_size(batch_size, resolved)
+        dtype = default_dtype(resolved)  # bfloat16 on CUDA / MPS where supported, float32 on CPU
+        validate_batch_size(batch_size)  # before the (slow) load
         for part in (checkpoint, checkpoint.base):
             if part is not None and part.is_local:
                 check_weight_files(part.name, Path(part.location))
@@ -82,6 +82,8 @@ class TorchEmbedder:
             model_kwargs["device_map"] = resolved
         model = load_pretrained(checkpoint, spec, spec.model_class, "model", **model_kwargs).eval()
         processor = load_pretrained(checkpoint, spec, spec.processor_class, "processor")
+        # after the load: on an accelerator the default reads the memory the weights left free
+        size = check_batch_size(batch_size, resolved, spec.key)
         embedder = cls(
             model_id=checkpoint.name,
             spec=spec,
@@ -100,7 +102,7 @@ class TorchEmbedder:
         return (
             f"{type(self).__name__}(model_id={self.model_id!r}, backend={self.backend!r}, "
             f"device={self.device!r}, dtype={str(self.dtype).removeprefix('torch.')}, dim={self.dim}, "
-            f"image_side={self.image_side})"
+            f"image_side={self.image_side}, batch_size={self.batch_size})"
         )
 
     # -- the Embedder protocol ---------------------------------------------------------------------

@@ -12,9 +12,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-CPU_BATCH_SIZE = 4
-ACCELERATOR_BATCH_SIZE = 16
-
 
 def resolve_device(device: str = "auto") -> str:
     """Turn "auto", "cpu", "cuda", "cuda:N" or "mps" into a torch device string that exists on this machine.
@@ -67,17 +64,28 @@ def default_dtype(device: str) -> torch.dtype:
     return torch.float32
 
 
-def default_batch_size(device: str) -> int:
-    """How many pages or queries go through the model at once unless the caller says otherwise."""
-    return CPU_BATCH_SIZE if device == "cpu" else ACCELERATOR_BATCH_SIZE
+def default_batch_size(device: str, family: str | None = None) -> int:
+    """How many pages or queries go through the model at once unless the caller says otherwise: per device
+    and model family, from the table in `pagelens.embed.batching` (measured on CPU, memory-based on GPU)."""
+    from pagelens.embed.batching import default_batch_size as from_table
+
+    return from_table(device, family)
 
 
-def check_batch_size(batch_size: int | None, device: str) -> int:
+def check_batch_size(batch_size: int | None, device: str, family: str | None = None) -> int:
+    """`batch_size` if given (it always wins, after a check), else the default for `device` and `family`."""
     if batch_size is None:
-        return default_batch_size(device)
+        return default_batch_size(device, family)
+    validate_batch_size(batch_size)
+    return batch_size
+
+
+def validate_batch_size(batch_size: int | None) -> None:
+    """A `UsageError` for anything but None or a positive integer."""
+    if batch_size is None:
+        return
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise UsageError(f"batch size must be a positive integer, got {batch_size!r}")
-    return batch_size
 
 
 def _mps_available() -> bool:
