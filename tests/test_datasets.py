@@ -9,6 +9,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -245,3 +246,26 @@ def test_not_datasets(tmp_path: Path, samples: Path) -> None:
     assert not is_dataset(tmp_path / "missing")
     (tmp_path / "notes.txt").write_text("hello")
     assert not is_dataset(tmp_path / "notes.txt")
+
+
+def test_metadata_csv_values_keep_their_types(tmp_path: Path, page_pngs: list[bytes], fake_index) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    rows = [["a.png", "2021", "0.5", "007"], ["b.png", "2022", "1.25", "008"], ["c.png", "2024", "", "009"]]
+    for number, row in enumerate(rows):
+        (folder / row[0]).write_bytes(page_pngs[number])
+    with (folder / "metadata.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file_name", "year", "score", "code"])
+        writer.writerows(rows)
+    documents = dataset_documents(folder)
+    assert [(d.metadata["year"], d.metadata.get("score"), d.metadata["code"]) for d in documents] == [
+        (2021, 0.5, "007"),
+        (2022, 1.25, "008"),
+        (2024, None, "009"),
+    ]
+    index = fake_index()
+    assert index.add([folder], progress=False).ok
+    query = np.ones((3, 128), dtype=np.float32) / np.sqrt(128)
+    recent = index.search_embedding(query, k=10, filter={"metadata": {"year": {">=": 2022}}})
+    assert sorted(h.metadata["year"] for h in recent) == [2022, 2024]  # compared as numbers, not text

@@ -20,6 +20,7 @@ import io
 import json
 import logging
 import math
+import re
 import threading
 import warnings
 from collections import OrderedDict
@@ -277,8 +278,8 @@ def _read_sidecar(sidecar: Path) -> list[dict[str, Any]]:
         text = sidecar.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise SourceError(str(sidecar), f"cannot read file ({exc.strerror or exc})") from exc
-    if sidecar.suffix == ".csv":
-        return [dict(row) for row in csv.DictReader(io.StringIO(text))]
+    if sidecar.suffix == ".csv":  # numbers stay numbers, so --where "year>=2022" compares them as such
+        return [{k: _csv_value(v) for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -291,6 +292,21 @@ def _read_sidecar(sidecar: Path) -> list[dict[str, Any]]:
             raise SourceError(str(sidecar), f"line {number} is not a JSON object")
         rows.append(row)
     return rows
+
+
+def _csv_value(text: str | None) -> Any:
+    """A CSV cell as the type it spells: an int, a float, true/false, empty as None, else the text itself
+    (file names and codes such as "007" keep their text: only plain decimal forms become numbers)."""
+    if text is None or text == "":
+        return None
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if re.fullmatch(r"-?(0|[1-9][0-9]*)", text.strip()):
+        return int(text)
+    if re.fullmatch(r"-?(0|[1-9][0-9]*)?\.[0-9]+([eE][-+]?[0-9]+)?", text.strip()):
+        return float(text)
+    return text
 
 
 # ---- opening: which table of a layout holds what -----------------------------------------------------------
