@@ -31,7 +31,7 @@ def test_index_then_search_matches_brute_force_over_the_embedder(fake_index, doc
         ((path, n, maxsim(query, as_stored(v))) for path, n, v in pages),
         key=lambda t: -t[2],
     )
-    hits = index.search("annual revenue chart", k=14)
+    hits = index.search("annual revenue chart", k=14, mode="visual")  # MaxSim alone (the default fuses text)
     assert [(h.path, h.page) for h in hits] == [(p, n) for p, n, _ in expected]
     np.testing.assert_allclose([h.score for h in hits], [s for *_, s in expected], atol=1e-4)
     image = hits[0].image()

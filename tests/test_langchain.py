@@ -51,7 +51,7 @@ def test_invoke_returns_one_document_per_page_best_first(index: pagelens.Index) 
     assert all(isinstance(document, Document) for document in documents)
     assert [document.id for document in documents] == [str(hit.page_id) for hit in hits]
     for document, hit in zip(documents, hits, strict=True):
-        assert document.page_content == ""  # the index holds page images, no text
+        assert document.page_content == (hit.snippet or "")  # the page's text around the query terms
         assert document.metadata == {
             "collection": "samples",
             "path": hit.path,

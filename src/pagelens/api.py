@@ -21,8 +21,11 @@ from pagelens.results import Failure, Hit, IndexStatus, IngestReport
 from pagelens.search.cache import CacheIdentity
 from pagelens.search.catalog import Catalog
 from pagelens.search.filters import Filter
+from pagelens.search.modes import hybrid_ranking, resolve_mode, text_ranking
 from pagelens.search.retriever import DEFAULT_CANDIDATES, Retriever
 from pagelens.search.server_retriever import ServerRetriever
+from pagelens.search.snippets import snippet
+from pagelens.search.text import TextSearch
 from pagelens.sources.rerender import render_indexed_page
 from pagelens.store.location import DEFAULT_INDEX, IndexLocation
 from pagelens.store.milvus import MilvusStore
@@ -145,6 +148,8 @@ class Index:
         self._embedder = embedder
         self._candidates = candidates
         self._retriever: Retriever | ServerRetriever | None = None
+        self._text_search: TextSearch | None = None
+        self._has_text: tuple[str, bool] | None = None  # (generation, whether live pages have text)
         self._catalog: Catalog | None = None
         self._stale = True
         self._generation = ""
@@ -468,16 +473,23 @@ class Index:
         image: Image.Image | str | os.PathLike[str] | None = None,
         exact: bool = False,
         filter: FilterLike = None,
+        mode: str | None = None,
     ) -> list[Hit]:
         """Pages best matching a query, best first. A `str` is always text. An image is `image=` (a PIL
         image or an image file's path, str or Path), or a PIL image or `Path` given as `query`; a str that
         names an existing image file raises UsageError rather than being searched for as text.
 
-        `filter`: a Filter, a dict (path, documents, pages, metadata, expression) or a Milvus expression."""
+        `filter`: a Filter, a dict (path, documents, pages, metadata, expression) or a Milvus expression.
+        `mode`: "visual" (MaxSim), "text" (BM25 on the pages' text; needs no model) or "hybrid" (both,
+        reciprocal rank fusion); default hybrid when the index holds text, else visual. Image: visual."""
         query = _one_query(query, image)
         if self.info.dim is None:
             return []  # nothing indexed yet: no model needed to know that
-        return self.search_embedding(self.embed_query(query), k, exact=exact, filter=filter)
+        mode = resolve_mode(mode, text_query=isinstance(query, str), has_text=self.has_text)
+        if mode == "visual":
+            return self.search_embedding(self.embed_query(query), k, exact=exact, filter=filter)
+        vectors = self.embed_query(query) if mode == "hybrid" else None
+        return self._search_text(str(query), vectors, k, mode, exact, filter)
 
     def embed_query(
         self,
@@ -493,7 +505,13 @@ class Index:
         return self.embedder.embed_images([_load_query_image(query)])[0]
 
     def search_many(
-        self, queries: Sequence[str], k: int = 5, *, exact: bool = False, filter: FilterLike = None
+        self,
+        queries: Sequence[str],
+        k: int = 5,
+        *,
+        exact: bool = False,
+        filter: FilterLike = None,
+        mode: str | None = None,
     ) -> list[list[Hit]]:
         """Several text queries, embedded in batches; one result list per query, in order."""
         if any(not q.strip() for q in queries):
@@ -502,8 +520,48 @@ class Index:
             _one_query(query, None)  # text only: a str naming an image file is refused, as in `search`
         if self.info.dim is None:
             return [[] for _ in queries]
-        embedded = self.embedder.embed_queries(list(queries)) if queries else []
-        return [self.search_embedding(vectors, k, exact=exact, filter=filter) for vectors in embedded]
+        mode = resolve_mode(mode, text_query=True, has_text=self.has_text)
+        embedded = self.embedder.embed_queries(list(queries)) if queries and mode != "text" else []
+        if mode == "visual":
+            return [self.search_embedding(vectors, k, exact=exact, filter=filter) for vectors in embedded]
+        vectors_of: list[np.ndarray | None] = list(embedded) or [None] * len(queries)
+        return [
+            self._search_text(q, v, k, mode, exact, filter) for q, v in zip(queries, vectors_of, strict=True)
+        ]
+
+    @property
+    def text_search(self) -> TextSearch:
+        """BM25 over the pages' own text (search/text.py)."""
+        if self._text_search is None:
+            self._text_search = TextSearch(self.store)
+        return self._text_search
+
+    def has_text(self) -> bool:
+        """Whether any live page has text (checked again after each commit)."""
+        catalog = self.catalog
+        if self._has_text is None or self._has_text[0] != self._generation:
+            count = (
+                self.text_search.index.count_with_text(sorted(catalog.paths_by_hash)) if catalog.pages else 0
+            )
+            self._has_text = (self._generation, count > 0)
+        return self._has_text[1]
+
+    def _search_text(
+        self, query: str, vectors: np.ndarray | None, k: int, mode: str, exact: bool, filter: FilterLike
+    ) -> list[Hit]:
+        """Text or hybrid mode (search/modes.py), with snippets."""
+        catalog = self.catalog
+        allowed = self._allowed(catalog, filter)
+        if vectors is None:
+            ranked = text_ranking(self.text_search, query, k, catalog, allowed)
+        else:
+            matrix = _as_matrix(vectors, "query", 0)
+
+            def visual(q: np.ndarray, n: int, ids: Sequence[int] | None, exact_: bool) -> list[Any]:
+                return self.retriever.search(q, n, exact=exact_, allowed=ids)
+
+            ranked = hybrid_ranking(self.text_search, visual, query, matrix, k, catalog, allowed, exact=exact)
+        return self._hits(catalog, ranked, mode=mode, query=query)
 
     def search_embedding(
         self, query: np.ndarray, k: int = 5, *, exact: bool = False, filter: FilterLike = None
@@ -568,8 +626,13 @@ class Index:
                 raise NotFoundError(f"{text} has {document.pages} page(s); there is no page {page}")
         raise NotFoundError(f"{text}: not in the index")
 
-    def _hits(self, catalog: Catalog, scored: list[Any]) -> list[Hit]:
+    def _hits(
+        self, catalog: Catalog, scored: list[Any], *, mode: str = "visual", query: str | None = None
+    ) -> list[Hit]:
         hits = []
+        texts = {}
+        if mode != "visual" and query is not None and scored:  # snippets from the hits' own text
+            texts = self.text_search.index.texts([item.page_id for item in scored])
         for rank, item in enumerate(scored, start=1):
             record = catalog.by_id[item.page_id]
             path = catalog.path_of(record)
@@ -583,6 +646,10 @@ class Index:
                     content_hash=record.content_hash,
                     metadata=dict(record.metadata or {}),
                     _render=self._renderer(path, record),
+                    visual_score=getattr(item, "visual_score", item.score if mode == "visual" else None),
+                    text_score=getattr(item, "text_score", None),
+                    snippet=snippet(texts.get(item.page_id, ""), query) if texts and query else None,
+                    mode=mode,
                 )
             )
         return hits
@@ -624,7 +691,18 @@ class Index:
             adjusted=[Failure(d.path, d.reason) for d in indexed if d.reason],
             pool_factor=self.info.pool_factor,
             vector_dtype=self.info.vector_dtype,
+            **self._text_status(hashes),
         )
+
+    def _text_status(self, hashes: list[str]) -> dict[str, Any]:
+        """`status`'s text part: pages with text, the text engine, the OCR engine (None: not installed)."""
+        from pagelens.sources.text import ocr_engine
+
+        if self.info.dim is None:
+            return {"ocr": ocr_engine()}
+        index = self.text_search.index
+        count = index.count_with_text(hashes) if hashes else 0
+        return {"pages_with_text": count, "text_search": index.engine, "ocr": ocr_engine()}
 
     def documents(self) -> list[DocumentRecord]:
         return self.store.list_documents() if self.info.dim is not None else []

@@ -168,6 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--queries", default=None, metavar="FILE", help="one query per line (or JSONL with 'query')"
     )
     _add_filter_options(search)
+    search.add_argument(
+        "--mode",
+        choices=("visual", "text", "hybrid"),
+        default=None,
+        help="visual (page images), text (the pages' text, BM25; no model needed) or hybrid (both fused); "
+        "default hybrid when the index has text, else visual",
+    )
     search.add_argument("--json", action="store_true", help="print JSON (JSON lines with --queries)")
     search.set_defaults(handler=cmd_search)
 
@@ -230,6 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(evaluate)
     evaluate.add_argument("-k", type=_positive, default=10, help="ranking depth (default 10)")
     evaluate.add_argument("--id-column", default=None, help="ViDoRe/BEIR: the corpus id column")
+    evaluate.add_argument(
+        "--mode",
+        choices=("visual", "text", "hybrid", "all"),
+        default=None,
+        help="search mode to evaluate; 'all': visual, text and hybrid side by side (default: the index's)",
+    )
     evaluate.add_argument("--json", action="store_true", help="print JSON")
     evaluate.set_defaults(handler=cmd_eval)
     for name in COMMAND_MODULES:
@@ -350,6 +363,8 @@ def _print_hits(query: str, query_type: str, hits: list[Hit], as_json: bool, ind
         return
     for hit in hits:
         print(f"{hit.rank:>3}  {hit.score:9.4f}  {hit.path}  page {hit.page}")
+        if hit.snippet:
+            print(f"     {hit.snippet}")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -364,18 +379,22 @@ def cmd_search(args: argparse.Namespace) -> int:
     with _open(args, create=False) as index:
         _check_where(index, spec)
         if args.image is not None:
-            hits = index.search(image=_image_arg(args.image), k=args.k, exact=args.exact, filter=spec)
+            hits = index.search(
+                image=_image_arg(args.image), k=args.k, exact=args.exact, filter=spec, mode=args.mode
+            )
             _print_hits(args.image, "image", hits, args.json)
         elif args.queries is not None:
             queries = _read_queries(args.queries)
             for query, hits in zip(
-                queries, index.search_many(queries, k=args.k, exact=args.exact, filter=spec), strict=True
+                queries,
+                index.search_many(queries, k=args.k, exact=args.exact, filter=spec, mode=args.mode),
+                strict=True,
             ):
                 if not args.json:
                     print(f"# {query}")
                 _print_hits(query, "text", hits, args.json, indent=None)
         else:
-            hits = index.search(args.query, k=args.k, exact=args.exact, filter=spec)
+            hits = index.search(args.query, k=args.k, exact=args.exact, filter=spec, mode=args.mode)
             _print_hits(args.query, "text", hits, args.json)
     return EXIT_OK
 

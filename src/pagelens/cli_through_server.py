@@ -40,7 +40,8 @@ def can_search(args: argparse.Namespace) -> bool:
 
 
 def search(args: argparse.Namespace, url: str) -> int:
-    payload: dict[str, Any] = get_json(url, "/api/search", {"q": args.query, "k": args.k}, _token(args))
+    params = {"q": args.query, "k": args.k, **({"mode": args.mode} if getattr(args, "mode", None) else {})}
+    payload: dict[str, Any] = get_json(url, "/api/search", params, _token(args))
     if args.json:
         print(json.dumps(payload, indent=2))
         return EXIT_OK
@@ -50,6 +51,8 @@ def search(args: argparse.Namespace, url: str) -> int:
         print("no results")
     for hit in results:
         print(f"{hit['rank']:>3}  {hit['score']:9.4f}  {hit['path']}  page {hit['page']}")
+        if hit.get("snippet"):
+            print(f"     {hit['snippet']}")
     return EXIT_OK
 
 

@@ -55,6 +55,7 @@ class _Job:
     failed: bool = False
     committed: bool = False
     notes: list[str] = field(default_factory=list)  # pages adjusted to fit the model, in plain words
+    texts: dict[int, str] = field(default_factory=dict)  # page number -> its text, until the page is stored
 
     @property
     def remaining(self) -> int:
@@ -205,6 +206,7 @@ class Ingestor:
                 try:
                     for page in worker.pages(job.document, self.image_side(), password, frozenset(job.done)):
                         report.timings["rasterize"] += time.perf_counter() - timer
+                        job.texts[page.page] = page.text
                         batch.append((job, page.page, self._embeddable(job, page.page, page.image)))
                         if len(batch) >= self.batch_size:
                             self._flush(batch, report, bar)
@@ -257,6 +259,7 @@ class Ingestor:
                     width=image.width,
                     height=image.height,
                     metadata=job.document.metadata,
+                    text=job.texts.pop(number, ""),
                 ),
                 vecs,
             )

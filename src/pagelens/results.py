@@ -12,7 +12,11 @@ if TYPE_CHECKING:
 
 @dataclass
 class Hit:
-    """One result page. `page` is 1-based; `score` is the exact MaxSim score (higher is better)."""
+    """One result page. `page` is 1-based; `score` ranks the results (higher is better): the exact MaxSim
+    score in visual mode, BM25 in text mode, the reciprocal-rank-fusion score in hybrid mode
+    (search/hybrid.py). `visual_score` (MaxSim) and `text_score` (BM25; 0.0: no query term on the page) are
+    each channel's own score where it was computed; `snippet` is the page's text around the matched query
+    terms, marked **like this** (text and hybrid modes; None without text)."""
 
     rank: int
     score: float
@@ -22,6 +26,10 @@ class Hit:
     content_hash: str
     metadata: dict[str, Any] = field(default_factory=dict)
     _render: Callable[[], Image.Image] | None = field(default=None, repr=False, compare=False)
+    visual_score: float | None = None
+    text_score: float | None = None
+    snippet: str | None = None
+    mode: str = "visual"
 
     def image(self) -> Image.Image:
         """The page rendered from its file (raises SourceError if the file is gone or changed)."""
@@ -37,6 +45,10 @@ class Hit:
             "page": self.page,
             "page_id": str(self.page_id),
             "metadata": self.metadata,
+            "mode": self.mode,
+            "visual_score": None if self.visual_score is None else round(self.visual_score, 6),
+            "text_score": None if self.text_score is None else round(self.text_score, 6),
+            "snippet": self.snippet,
         }
 
 
@@ -124,6 +136,9 @@ class IndexStatus:
     adjusted: list[Failure] = field(default_factory=list)  # indexed documents with pages padded to fit
     pool_factor: int = 1  # pages stored pooled by this factor (1: every vector kept)
     vector_dtype: str = "bfloat16"  # how page vectors are stored on disk
+    pages_with_text: int = 0  # pages whose text (text layer or OCR) is stored
+    text_search: str | None = None  # the text engine: 'milvus-bm25' or 'bm25s' (search/text.py)
+    ocr: str | None = None  # the OCR engine this machine has for pages without a text layer (None: none)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -138,6 +153,9 @@ class IndexStatus:
             "adjusted": [f.to_dict() for f in self.adjusted],
             "pool_factor": self.pool_factor,
             "vector_dtype": self.vector_dtype,
+            "pages_with_text": self.pages_with_text,
+            "text_search": self.text_search,
+            "ocr": self.ocr,
         }
 
 

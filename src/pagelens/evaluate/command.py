@@ -50,14 +50,41 @@ def _warn_missing(result: EvalResult, stream: TextIO) -> None:
     )
 
 
+MODES = ("visual", "text", "hybrid")
+
+
+def format_modes(results: dict[str, EvalResult], index: str, model: str | None) -> str:
+    """`eval --mode all`: one column of mean metrics per search mode."""
+    first = next(iter(results.values()))
+    lines = [
+        f"judged: {first.source} ({len(first.queries)} queries)",
+        f"index:  {index} (model {model or '(none)'}), top {first.k}",
+        "",
+        f"{'metric':<10} " + " ".join(f"{mode:>8}" for mode in results),
+    ]
+    for name in first.metrics:
+        lines.append(f"{name:<10} " + " ".join(f"{r.metrics[name]:>8.4f}" for r in results.values()))
+    return "\n".join(lines)
+
+
 def run_eval(args: argparse.Namespace) -> int:
     """The `eval` subcommand: exit 0 on success (errors are raised as pagelens errors for the CLI)."""
     from pagelens.cli import _open
 
     judged = load_judged(args.qrels, getattr(args, "id_column", None))
     k = max(int(getattr(args, "k", None) or DEFAULT_K), 1)
+    mode = getattr(args, "mode", None)
     with _open(args) as index:
-        result = evaluate(index, judged, k=k)
+        if mode == "all":
+            results = {m: evaluate(index, judged, k=k, mode=m) for m in MODES}
+            where, model = index.location.describe(), index.model
+            _warn_missing(results["visual"], sys.stderr)
+            if getattr(args, "json", False):
+                print(json.dumps({"modes": {m: r.to_dict() for m, r in results.items()}}, indent=2))
+            else:
+                print(format_modes(results, where, model))
+            return 0
+        result = evaluate(index, judged, k=k, mode=mode)
         where, model = index.location.describe(), index.model
     _warn_missing(result, sys.stderr)
     if getattr(args, "json", False):

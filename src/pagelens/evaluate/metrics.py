@@ -128,11 +128,12 @@ class EvalResult:
         }
 
 
-def _run_queries(index: Any, texts: list[str], k: int) -> list[list[Any]]:
+def _run_queries(index: Any, texts: list[str], k: int, mode: str | None = None) -> list[list[Any]]:
+    extra = {"mode": mode} if mode is not None else {}  # search modes (visual / text / hybrid)
     search_many = getattr(index, "search_many", None)
     if callable(search_many):
-        return [list(hits) for hits in search_many(texts, k)]
-    return [list(index.search(text, k)) for text in texts]
+        return [list(hits) for hits in search_many(texts, k, **extra)]
+    return [list(index.search(text, k, **extra)) for text in texts]
 
 
 def _aliases(index: Any) -> tuple[dict[str, list[str]], dict[str, int] | None]:
@@ -158,9 +159,11 @@ def _ranked(hit: Any, judged: set[str], aliases: dict[str, list[str]]) -> Ranked
     return RankedPage(str(hit.path), int(hit.page), float(hit.score))
 
 
-def evaluate(index: Any, judged: JudgedSet, k: int = 10, metrics: Sequence[str] = METRICS) -> EvalResult:
+def evaluate(
+    index: Any, judged: JudgedSet, k: int = 10, metrics: Sequence[str] = METRICS, mode: str | None = None
+) -> EvalResult:
     """Run every judged query through `index.search(query, k)` (or `index.search_many(queries, k)`) and
-    score the rankings against the judgements."""
+    score the rankings against the judgements. `mode` (visual / text / hybrid) is passed to the search."""
     if k < 1:
         raise UsageError(f"k must be at least 1, got {k}")
     deepest = max(int(m.split("@")[1]) for m in metrics if "@" in m) if metrics else k
@@ -170,7 +173,7 @@ def evaluate(index: Any, judged: JudgedSet, k: int = 10, metrics: Sequence[str] 
         )
     started = time.perf_counter()
     aliases, page_counts = _aliases(index)
-    results = _run_queries(index, [q.text for q in judged.queries], k)
+    results = _run_queries(index, [q.text for q in judged.queries], k, mode)
     qrels: dict[str, dict[str, int]] = {}
     ranked: dict[str, list[RankedPage]] = {}
     for query, hits in zip(judged.queries, results, strict=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -71,9 +71,14 @@ def search_router(service: IndexService) -> APIRouter:
     def search(
         q: str = Query(min_length=1, max_length=MAX_QUERY_CHARS, description="text query"),
         k: int = k_param(),
+        mode: Literal["visual", "text", "hybrid"] | None = Query(
+            None,
+            description="visual, text (BM25 on the pages' text) or hybrid; default hybrid where the index has text",
+        ),
     ) -> SearchResponse:
-        """Pages best matching a text query, best first (the shape of `pagelens search --json`)."""
-        hits = service.search_text(q, k)
+        """Pages best matching a text query, best first (the shape of `pagelens search --json`); text and
+        hybrid results carry a snippet of the page's text with the matched terms marked **like this**."""
+        hits = service.search_text(q, k, mode)
         return SearchResponse(query=q, query_type="text", results=[result(h, q) for h in hits])
 
     @router.post(

@@ -28,6 +28,10 @@ class SearchResult(BaseModel):
     thumbnail_url: str
     page_url: str = Field(description="the full page image")
     overlay_url: str | None = Field(default=None, description="similarity map of a text query on this page")
+    mode: str = Field("visual", description="the search mode that ranked it: visual, text or hybrid")
+    visual_score: float | None = Field(None, description="MaxSim score (None: not computed in this mode)")
+    text_score: float | None = Field(None, description="BM25 score (0: no query term on the page)")
+    snippet: str | None = Field(None, description="the page's text around the query terms, marked **so**")
 
 
 class SearchResponse(BaseModel):
@@ -100,6 +104,11 @@ class StatusResponse(BaseModel):
     failed: list[FailedDocument]
     pool_factor: int = Field(1, description="pages stored pooled by this factor (1: every vector kept)")
     vector_dtype: str = Field("bfloat16", description="how page vectors are stored on disk")
+    pages_with_text: int = Field(0, description="pages whose text (text layer or OCR) is stored")
+    text_search: str | None = Field(None, description="text engine: milvus-bm25 or bm25s")
+    ocr: str | None = Field(
+        None, description="OCR engine for pages without a text layer (None: not installed)"
+    )
     server: ServerLimits
 
 

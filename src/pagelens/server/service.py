@@ -43,9 +43,9 @@ class IndexService:
         self.upload_dir = Path(index.location.local_dir) / "uploads"
 
     # ---- searching --------------------------------------------------------------------------------------
-    def search_text(self, query: str, k: int) -> list[Hit]:
+    def search_text(self, query: str, k: int, mode: str | None = None) -> list[Hit]:
         with self.lock:
-            return self.index.search(query, k=k)
+            return self.index.search(query, k=k, mode=mode)
 
     def search_image(self, image: Image.Image, k: int) -> list[Hit]:
         with self.lock:

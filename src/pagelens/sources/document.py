@@ -57,8 +57,9 @@ class Document:
 
 @dataclass
 class PageImage:
-    """One rendered page. `page` is 1-based."""
+    """One rendered page. `page` is 1-based; `text` is its own text (text layer or OCR, "" if none)."""
 
     document: Document
     page: int
     image: Image.Image
+    text: str = ""

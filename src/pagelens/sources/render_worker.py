@@ -55,6 +55,7 @@ def _main() -> None:  # pragma: no cover - runs in the child
 
 def _serve() -> None:  # pragma: no cover - runs in the child
     from pagelens.sources.pages import count_pages, iter_pages
+    from pagelens.sources.text import fit_text, ocr_text
 
     requests, results = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print from a library must not corrupt the message stream
@@ -68,8 +69,9 @@ def _serve() -> None:  # pragma: no cover - runs in the child
                 _send(results, ("done", job, count_pages(document, password), None))
                 continue
             for page in iter_pages(document, image_side, password):
-                if page.page not in skip:
-                    _send(results, ("page", job, page.page, page.image))
+                if page.page not in skip:  # no text layer (a scan, an image): OCR, where installed
+                    text = fit_text(page.text or ocr_text(page.image))
+                    _send(results, ("page", job, page.page, (page.image, text)))
             _send(results, ("done", job, None, None))
         except SourceError as exc:
             _send(results, ("error", job, exc.reason, None))
@@ -183,7 +185,8 @@ class RenderWorker:
                 if tag != job:
                     continue  # left over from an earlier request
                 if kind == "page":
-                    yield PageImage(document=document, page=int(value), image=image)
+                    picture, text = image
+                    yield PageImage(document=document, page=int(value), image=picture, text=text)
                 elif kind == "error":
                     finished = True
                     raise SourceError(document.path, str(value))

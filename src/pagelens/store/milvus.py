@@ -32,6 +32,7 @@ from pagelens.errors import AuthenticationError, IndexBusyError, IndexError_, St
 from pagelens.store import codec
 from pagelens.store.location import IndexLocation
 from pagelens.store.records import DocumentRecord, IndexInfo, PageRecord, StoredPage
+from pagelens.store.text_index import TEXT_FIELD, TextIndex, add_bm25, full_text_supported, text_field_options
 from pagelens.store.vector_files import VectorFiles, VectorRef
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ class MilvusStore:
         self._dim: int | None = None
         self._info: IndexInfo | None = None
         self._files: VectorFiles | None = None
+        self._text_index: TextIndex | None = None
 
     # ---- connection -------------------------------------------------------------------------------------
     def _connect(self):
@@ -173,6 +175,7 @@ class MilvusStore:
         dim: int,
         index_type: str = "FLAT",
         index_params: dict[str, Any] | None = None,
+        extend: Any = None,
     ) -> None:
         from pymilvus import DataType
 
@@ -185,6 +188,8 @@ class MilvusStore:
         schema.add_field(vector, DataType.FLOAT_VECTOR, dim=dim)
         index = self._client.prepare_index_params()
         index.add_index(field_name=vector, index_type=index_type, metric_type="IP", params=index_params or {})
+        if extend is not None:  # more fields and indexes (the pages' full-text field: text_index.add_bm25)
+            extend(schema, index)
         self._call(
             "create_collection", name, schema=schema, index_params=index, consistency_level=CONSISTENCY
         )
@@ -253,9 +258,11 @@ class MilvusStore:
                 ("height", DataType.INT64, {}),
                 ("metadata", DataType.JSON, {}),
                 ("vectors_ref", varchar, {"max_length": 128}),
+                (TEXT_FIELD, varchar, text_field_options(self.has_full_text())),
             ],
             "mean_vector",
             dim,
+            extend=add_bm25 if self.has_full_text() else None,
         )
         self._create(
             self.vectors,
@@ -281,6 +288,17 @@ class MilvusStore:
                 index_params=CENTROID_INDEX_PARAMS,
             )
         self._dim = dim
+
+    @property
+    def text_index(self) -> TextIndex:
+        """The pages' text and Milvus' full-text search over it (text_index.py)."""
+        if self._text_index is None:
+            self._text_index = TextIndex(self)
+        return self._text_index
+
+    def has_full_text(self) -> bool:
+        """Whether this Milvus ranks text itself (a BM25 function; see text_index.py)."""
+        return full_text_supported(str(self._call("get_server_version")))
 
     def load(self) -> None:
         """Load existing collections (Milvus releases them when a process ends)."""
@@ -503,6 +521,7 @@ class MilvusStore:
                     "height": record.height,
                     "metadata": record.metadata,
                     "vectors_ref": ref,
+                    **self.text_index.row(record.text),
                     "mean_vector": (mean / norm).tolist(),
                 }
             )
@@ -568,7 +587,7 @@ class MilvusStore:
             return 0
         files = self.vector_files()
         total = files.bytes_on_disk()
-        fields = [*PAGE_FIELDS, "mean_vector"]
+        fields = [*PAGE_FIELDS, "mean_vector", *self.text_index.fields()]  # an upsert replaces whole rows
         rows = list(self._query_all(self.pages, "page_id >= 0", fields))
         refs = [VectorRef.decode(row["vectors_ref"]) for row in rows]
         live = sum(r.rows * files.row_bytes for r in refs if r is not None)

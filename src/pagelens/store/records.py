@@ -11,7 +11,8 @@ import numpy as np
 
 # 2: page vectors as bfloat16; on Milvus Lite in the index folder's vector files (pages.vectors_ref), an
 # index id and a commit generation in meta. Version 1 indexes are refused with a message (re-index them).
-SCHEMA_VERSION = 2
+# 3: pages carry their own text (`text`, and where Milvus has BM25 its sparse field `text_sparse`).
+SCHEMA_VERSION = 3
 
 
 def page_id_for(content_hash: str, page: int) -> int:
@@ -65,6 +66,8 @@ class PageRecord:
     height: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
     vectors_ref: str = ""
+    #: the page's own text (PDF text layer or OCR; "" if none). Written, not read back into catalogs.
+    text: str = ""
 
 
 @dataclass

@@ -180,8 +180,8 @@
     if (typeof item.score === "number") {
       const score = document.createElement("span");
       score.className = "score";
-      score.textContent = item.score.toFixed(2);
-      score.title = "MaxSim score";
+      score.textContent = item.mode === "hybrid" ? item.score.toFixed(4) : item.score.toFixed(2);
+      score.title = scoreTitle(item);
       row.append(score);
     }
     const similar = document.createElement("button");
@@ -192,8 +192,35 @@
     similar.addEventListener("click", () => runSimilar(item.page_id, true));
     row.append(similar);
     meta.append(doc, row);
+    if (item.snippet) meta.append(snippetNode(item.snippet));
     card.append(open, meta);
     return card;
+  }
+
+  function scoreTitle(item) {
+    const parts = [];
+    if (typeof item.visual_score === "number") parts.push(`visual (MaxSim) ${item.visual_score.toFixed(3)}`);
+    if (typeof item.text_score === "number") parts.push(`text (BM25) ${item.text_score.toFixed(3)}`);
+    if (item.mode === "hybrid") return `fused score (reciprocal rank fusion): ${parts.join(", ")}`;
+    return item.mode === "text" ? "BM25 score" : "MaxSim score";
+  }
+
+  // The page's text around the matched query terms; terms come marked **like this**: shown as <mark>,
+  // built from text nodes only (never HTML from the page).
+  function snippetNode(text) {
+    const node = document.createElement("p");
+    node.className = "snippet";
+    text.split(/\*\*(.+?)\*\*/).forEach((part, i) => {
+      if (!part) return;
+      if (i % 2) {
+        const mark = document.createElement("mark");
+        mark.textContent = part;
+        node.append(mark);
+      } else {
+        node.append(document.createTextNode(part));
+      }
+    });
+    return node;
   }
 
   function showResults(title, items, context) {
@@ -225,11 +252,12 @@
 
   function runText(query, push) {
     const k = els.k.value;
-    setUrl({ q: query, k }, push);
+    const params = state.mode ? { q: query, k, mode: state.mode } : { q: query, k };
+    setUrl(params, push);
     els.q.value = query;
     document.title = `${query} · pagelens`;
     return guarded(async (current) => {
-      const body = await apiJson(`/api/search?${new URLSearchParams({ q: query, k })}`);
+      const body = await apiJson(`/api/search?${new URLSearchParams(params)}`);
       if (!current()) return;
       showResults(`Results for “${body.query}”`, body.results, { query, queryType: "text" });
     });
@@ -476,6 +504,7 @@
   function route() {
     const params = new URLSearchParams(location.search);
     if (params.get("k") && [...els.k.options].some((o) => o.value === params.get("k"))) els.k.value = params.get("k");
+    state.mode = ["visual", "text", "hybrid"].includes(params.get("mode")) ? params.get("mode") : null;
     if (params.get("q")) return runText(params.get("q"), false);
     if (params.get("similar")) return runSimilar(params.get("similar"), false);
     if (params.get("view") === "documents") return showDocuments(false);
