@@ -55,7 +55,7 @@ def _main() -> None:  # pragma: no cover - runs in the child
 
 def _serve() -> None:  # pragma: no cover - runs in the child
     from pagelens.sources.pages import count_pages, iter_pages
-    from pagelens.sources.text import fit_text, ocr_text
+    from pagelens.sources.text import fit_text, ocr_page
 
     requests, results = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print from a library must not corrupt the message stream
@@ -70,7 +70,7 @@ def _serve() -> None:  # pragma: no cover - runs in the child
                 continue
             for page in iter_pages(document, image_side, password):
                 if page.page not in skip:  # no text layer (a scan, an image): OCR, where installed
-                    text = fit_text(page.text or ocr_text(page.image))
+                    text = fit_text(page.text or ocr_page(document, page.page, page.image, password))
                     _send(results, ("page", job, page.page, (page.image, text)))
             _send(results, ("done", job, None, None))
         except SourceError as exc:

@@ -20,11 +20,14 @@ from pagelens.store.text_index import MAX_TEXT_BYTES, fit_text
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["MAX_TEXT_BYTES", "PdfText", "clean_text", "fit_text", "ocr_engine", "ocr_text"]
+    from pagelens.sources.document import Document
+
+__all__ = ["MAX_TEXT_BYTES", "PdfText", "clean_text", "fit_text", "ocr_engine", "ocr_page", "ocr_text"]
 
 log = logging.getLogger(__name__)
 
 OCR_TIMEOUT_SECONDS = 30
+OCR_SIDE = 2000  # pixels on the longer side of the render OCR reads
 _SPACES = re.compile(r"[ \t\f\v\u00a0]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -92,6 +95,23 @@ def ocr_engine() -> str | None:
     except Exception as exc:
         log.debug("OCR unavailable: %s", exc)
         return None
+
+
+def ocr_page(document: Document, number: int, image: Image.Image, password: str | None = None) -> str:
+    """OCR of page `number` of `document`, read from a render of at least OCR_SIDE pixels (the model's own
+    render, often 448-1024 px, is too small for OCR); "" without an OCR engine."""
+    if ocr_engine() is None:
+        return ""
+    if max(image.size) < OCR_SIDE:
+        from pagelens.sources.pages import iter_pages
+
+        try:
+            for page in iter_pages(document, OCR_SIDE, password, start_page=number):
+                image = page.image
+                break
+        except Exception as exc:  # the model's render still works for OCR, just less well
+            log.info("%s: page %d: no larger render for OCR (%s)", document.path, number, exc)
+    return ocr_text(image)
 
 
 def ocr_text(image: Image.Image) -> str:
