@@ -206,3 +206,24 @@ def test_vector_files_of_another_index_are_refused_not_read(tmp_path: Path) -> N
         pytest.raises(IndexMismatchError, match="holds vectors of index"),
     ):
         index.search_embedding(queries[0], k=3)
+
+
+def test_the_catalog_snapshot_is_used_only_at_the_same_generation(tmp_path: Path) -> None:
+    pages, queries = _clustered_pages(12, seed=12)
+    folder = tmp_path / "idx"
+    with pagelens.open(folder) as index:
+        index.add_embeddings(_records(pages[:8]))
+        first = {h.page_id for h in index.search_embedding(queries[0], k=12)}
+        generation = index.store.generation()
+    snapshot = json.loads((folder / "cache" / "catalog.json").read_text())
+    assert snapshot["generation"] == generation and len(snapshot["pages"]) == 8
+    with pagelens.open(folder) as index:  # same generation: served from the snapshot, same answers
+        assert {h.page_id for h in index.search_embedding(queries[0], k=12)} == first
+        index.add_embeddings(_records(pages[8:], "more"))  # a commit: the snapshot is stale from now on
+        assert len(index.search_embedding(queries[0], k=12)) == 12
+    stale = json.loads((folder / "cache" / "catalog.json").read_text())
+    assert stale["generation"] != generation and len(stale["pages"]) == 12
+    snapshot["pages"] = snapshot["pages"][:2]  # a snapshot that disagrees with Milvus, at an old generation
+    (folder / "cache" / "catalog.json").write_text(json.dumps(snapshot))
+    with pagelens.open(folder) as index:
+        assert len(index.search_embedding(queries[0], k=12)) == 12  # Milvus' truth, not the old file

@@ -443,10 +443,19 @@ class Index:
 
     def refresh(self) -> Catalog:
         """Re-read what is live from Milvus and bring the local cache in step."""
-        self._generation = self.store.generation()
+        from pagelens.search import catalog_snapshot
+
+        self._generation = self.store.generation()  # read first: a commit during the reads re-reads later
         self._checked_at = time.monotonic()
-        catalog = Catalog(self.store.list_documents('status == "indexed"'), [])
-        catalog = Catalog(catalog.documents, self.store.pages_of(sorted(catalog.paths_by_hash)))
+        # Milvus Lite reads rows slowly (a 100,000-page catalog took minutes): reuse a snapshot of the same
+        # generation; a server answers fast, and its clients keep nothing on disk
+        folder = None if self.location.is_server else self.location.local_dir / "cache"
+        catalog = catalog_snapshot.load(folder, self.info.index_id, self._generation) if folder else None
+        if catalog is None:
+            catalog = Catalog(self.store.list_documents('status == "indexed"'), [])
+            catalog = Catalog(catalog.documents, self.store.pages_of(sorted(catalog.paths_by_hash)))
+            if folder is not None:
+                catalog_snapshot.save(folder, self.info.index_id, self._generation, catalog)
         self.retriever.sync(catalog)
         self._catalog = catalog
         self._stale = False

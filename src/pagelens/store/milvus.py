@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 PLACEHOLDER = [1.0, 0.0]
 QUERY_BATCH = 1000
+ROW_BATCH = 8192  # document and page rows (small: no vectors) read per call when listing
+SCAN_ABOVE_HASHES = 256
 # Every reply must stay under a server's gRPC message limit (64 MiB by default), whatever a page holds:
 # chunk rows are fetched at most this many bytes of chunk text per call.
 FETCH_BYTES = 24 << 20
@@ -371,9 +373,11 @@ class MilvusStore:
         return self._files
 
     # ---- reading ----------------------------------------------------------------------------------------
-    def _query_all(self, collection: str, filter: str, fields: list[str]) -> Iterator[dict[str, Any]]:
+    def _query_all(
+        self, collection: str, filter: str, fields: list[str], batch: int = QUERY_BATCH
+    ) -> Iterator[dict[str, Any]]:
         iterator = self._call(
-            "query_iterator", collection, batch_size=QUERY_BATCH, filter=filter, output_fields=fields
+            "query_iterator", collection, batch_size=batch, filter=filter, output_fields=fields
         )
         try:
             while batch := iterator.next():
@@ -389,18 +393,24 @@ class MilvusStore:
 
     def list_documents(self, filter: str = "") -> list[DocumentRecord]:
         fields = ["path", "content_hash", "status", "pages", "reason", "size", "indexed_at", "metadata"]
-        rows = self._query_all(self.documents, filter or 'path != ""', fields)
+        rows = self._query_all(self.documents, filter or 'path != ""', fields, ROW_BATCH)
         return sorted((DocumentRecord(**{f: row[f] for f in fields}) for row in rows), key=lambda d: d.path)
 
     def get_documents(self, paths: Sequence[str]) -> list[DocumentRecord]:
         return self.list_documents(_in("path", paths)) if paths else []
 
     def list_pages(self, filter: str = "") -> list[PageRecord]:
-        rows = self._query_all(self.pages, filter or "page_id >= 0", PAGE_FIELDS)
+        rows = self._query_all(self.pages, filter or "page_id >= 0", PAGE_FIELDS, ROW_BATCH)
         return [PageRecord(**{f: row[f] for f in PAGE_FIELDS}) for row in rows]
 
     def pages_of(self, content_hashes: Sequence[str]) -> list[PageRecord]:
-        rows = self._query_in(self.pages, "content_hash", list(content_hashes), PAGE_FIELDS)
+        hashes = list(content_hashes)
+        if len(hashes) > SCAN_ABOVE_HASHES:
+            # one pass over every page row: Milvus Lite evaluates `content_hash in [...]` row by row in Python
+            # for each page of an iterator, which made reading a 100,000-page catalog take many minutes
+            wanted = set(hashes)
+            return [p for p in self.list_pages() if p.content_hash in wanted]
+        rows = self._query_in(self.pages, "content_hash", hashes, PAGE_FIELDS)
         return [PageRecord(**{f: row[f] for f in PAGE_FIELDS}) for row in rows]
 
     def fetch_vectors(self, pages: Sequence[PageRecord], dim: int) -> dict[int, np.ndarray]:
