@@ -42,7 +42,7 @@ case "$command" in
     for arg in "$@"; do
       case "$arg" in -*) ;; *) [ -e "${arg%%::*}" ] && has_path=1 ;; esac
     done
-    [ "$has_path" = 1 ] || set -- "$@" tests/test_server_backend.py tests/test_server_search.py
+    [ "$has_path" = 1 ] || set -- "$@" tests/test_server_backend.py tests/test_server_search.py tests/test_server_bench_smoke.py
     pgid_file=$(mktemp)
     export PAGELENS_REQUIRE_MILVUS_SERVER=${PAGELENS_REQUIRE_MILVUS_SERVER:-1}
     export PAGELENS_MILVUS_PGID_FILE=$pgid_file PYTHON
