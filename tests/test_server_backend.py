@@ -157,6 +157,8 @@ def test_store_round_trip_is_the_same_on_lite_and_server(
 
 
 # ---- end to end -------------------------------------------------------------------------------------------
+# Visual search is compared: the text channel's BM25 is Milvus' own on Lite and bm25s on a 2.3 server (no BM25
+# function there), so text and hybrid scores differ by design (store/text_index.py).
 def _hits(hits: list[pagelens.Hit]) -> list[tuple[str, int, int, float]]:
     return [(Path(h.path).name, h.page, h.page_id, h.score) for h in hits]
 
@@ -193,15 +195,15 @@ def test_tiny_model_index_and_search_are_the_same_on_lite_and_server(
         result: dict[str, Any] = {
             "report": (report.ok, report.pages_added, report.documents_added),
             "status": _status(index),
-            "search": [_hits(index.search(q, k=6)) for q in QUERIES],
-            "exact": [_hits(index.search(q, k=3, exact=True)) for q in QUERIES],
+            "search": [_hits(index.search(q, k=6, mode="visual")) for q in QUERIES],
+            "exact": [_hits(index.search(q, k=3, exact=True, mode="visual")) for q in QUERIES],
             "again": index.add([pdf], progress=False).documents_unchanged,
         }
-        first = index.search("chart", k=6)
+        first = index.search("chart", k=6, mode="visual")
         result["similar"] = _hits(index.similar(first[0], k=3))
         result["removed"] = index.remove([pdf])
         result["status_after_remove"] = _status(index)
-        result["search_after_remove"] = index.search("chart", k=3)
+        result["search_after_remove"] = index.search("chart", k=3, mode="visual")
         seen[backend] = result
     lite, server = seen["lite"], seen["server"]
     assert lite["report"] == server["report"] == (True, 6, 1)
@@ -234,13 +236,17 @@ def test_fake_embedder_ingest_filters_and_failures_are_the_same_on_lite_and_serv
                 [Path(f.path).name for f in report.failed],
             ),
             "status": _status(index),
-            "search": [_hits(index.search(q, k=5)) for q in QUERIES],
-            "filtered": _hits(index.search("table", k=5, filter={"path": "*retrieval*", "pages": (2, 4)})),
-            "by_metadata": _hits(index.search("table", k=3, filter={"metadata": {"batch": "one"}})),
+            "search": [_hits(index.search(q, k=5, mode="visual")) for q in QUERIES],
+            "filtered": _hits(
+                index.search("table", k=5, filter={"path": "*retrieval*", "pages": (2, 4)}, mode="visual")
+            ),
+            "by_metadata": _hits(
+                index.search("table", k=3, filter={"metadata": {"batch": "one"}}, mode="visual")
+            ),
         }
         index.remove([docs_copy / PAPER])
         result["status_after_remove"] = _status(index)
-        result["search_after_remove"] = [_hits(index.search(q, k=5)) for q in QUERIES]
+        result["search_after_remove"] = [_hits(index.search(q, k=5, mode="visual")) for q in QUERIES]
         seen[backend] = result
     lite, server = seen["lite"], seen["server"]
     assert lite["report"] == server["report"] == (14, 2, ["broken.pdf"])

@@ -35,7 +35,7 @@ from pagelens.search.retriever import (
     SearchTrace,
     auto_candidates,
 )
-from pagelens.store.milvus import SEARCH_LIMIT_MAX, MilvusStore
+from pagelens.store.milvus import SEARCH_CONSISTENCY, SEARCH_LIMIT_MAX, MilvusStore
 from pagelens.store.records import PageRecord
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,10 @@ class ServerRetriever:
                 missing.append(self._live[page_id])
         for start in range(0, len(missing), FETCH_PAGES):
             batch = missing[start : start + FETCH_PAGES]
-            fetched = self.store.fetch_vectors(batch, self.dim)
+            fetched = self.store.fetch_vectors(batch, self.dim, consistency=SEARCH_CONSISTENCY)
+            late = [record for record in batch if record.page_id not in fetched]
+            if late:  # committed within the staleness bound, or really unreadable: ask again, Strong
+                fetched.update(self.store.fetch_vectors(late, self.dim))
             for record in batch:
                 vectors = fetched.get(record.page_id)
                 if vectors is None:

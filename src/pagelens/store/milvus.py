@@ -54,6 +54,8 @@ CENTROID_INDEX_PARAMS = {"M": 16, "efConstruction": 200}
 CENTROIDS_PER_PAGE_MAX = 64  # centroid row ids are page_id * this + j
 SEARCH_LIMIT_MAX = 16384  # Milvus' cap on a search's limit (topk)
 CENTROID_INSERT_ROWS = 2048
+CENTROID_CHUNK = -1  # the `chunk` of a page's packed centroid row in the vectors collection
+CENTROID_SLOT = 63  # its chunk_id is page_id * codec.MAX_CHUNKS + this (pages use far fewer chunks)
 COMPACT_BATCH = 256
 PAGE_FIELDS = ["page_id", "content_hash", "page", "n_vectors", "width", "height", "metadata", "vectors_ref"]
 ID_LIST_BATCH = 2000
@@ -63,6 +65,11 @@ OWNER_FILE = "owner.txt"
 # pagelens reads what it just wrote (the document row that commits a document, then the catalog). Strong
 # reads wait for every earlier write. Milvus Lite is always consistent and ignores the setting.
 CONSISTENCY = "Strong"
+# Searches read rows written before the commit their pages' liveness comes from (the catalog, read Strong):
+# "Bounded" spares each call the wait for the server's next time tick (1-2.5 s a call at the default 200 ms
+# tick on Milvus 2.3). A page committed within the bound may be missed for a moment; its vectors, if missed,
+# are fetched again with Strong before the page is counted unreadable (search/server_retriever.py).
+SEARCH_CONSISTENCY = "Bounded"
 
 
 class _QuietIterator(logging.Filter):
@@ -374,14 +381,24 @@ class MilvusStore:
 
     # ---- reading ----------------------------------------------------------------------------------------
     def _query_all(
-        self, collection: str, filter: str, fields: list[str], batch: int = QUERY_BATCH
+        self,
+        collection: str,
+        filter: str,
+        fields: list[str],
+        batch: int = QUERY_BATCH,
+        consistency: str = CONSISTENCY,
     ) -> Iterator[dict[str, Any]]:
         iterator = self._call(
-            "query_iterator", collection, batch_size=batch, filter=filter, output_fields=fields
+            "query_iterator",
+            collection,
+            batch_size=batch,
+            filter=filter,
+            output_fields=fields,
+            consistency_level=consistency,
         )
         try:
-            while batch := iterator.next():
-                yield from batch
+            while rows := iterator.next():
+                yield from rows
         finally:
             iterator.close()
 
@@ -413,9 +430,12 @@ class MilvusStore:
         rows = self._query_in(self.pages, "content_hash", hashes, PAGE_FIELDS)
         return [PageRecord(**{f: row[f] for f in PAGE_FIELDS}) for row in rows]
 
-    def fetch_vectors(self, pages: Sequence[PageRecord], dim: int) -> dict[int, np.ndarray]:
+    def fetch_vectors(
+        self, pages: Sequence[PageRecord], dim: int, *, consistency: str = CONSISTENCY
+    ) -> dict[int, np.ndarray]:
         """page_id -> (n, dim) float32 vectors (the stored bfloat16 values), for pages whose vectors are
-        complete and intact; the others are left out with a logged reason."""
+        complete and intact; the others are left out with a logged reason. `consistency` (servers): "Bounded"
+        skips the wait for the server's time tick; a page committed a moment ago may then be missing."""
         if self.keeps_vector_files:
             return self._read_files(pages)
         result: dict[int, np.ndarray] = {}
@@ -424,12 +444,12 @@ class MilvusStore:
         for page in pages:  # each call's reply stays under FETCH_BYTES of chunk text
             weight = codec.chunk_count(page.n_vectors, dim) * codec.CHUNK_CHARS
             if group and size + weight > FETCH_BYTES:
-                result.update(self._fetch_chunks(group, dim))
+                result.update(self._fetch_chunks(group, dim, consistency))
                 group, size = [], 0
             group.append(page)
             size += weight
         if group:
-            result.update(self._fetch_chunks(group, dim))
+            result.update(self._fetch_chunks(group, dim, consistency))
         return result
 
     def _read_files(self, pages: Sequence[PageRecord]) -> dict[int, np.ndarray]:
@@ -446,23 +466,14 @@ class MilvusStore:
                 log.warning("page %d: its vectors cannot be read (%s); left out", page.page_id, exc)
         return result
 
-    def _fetch_chunks(self, pages: Sequence[PageRecord], dim: int) -> dict[int, np.ndarray]:
+    def _fetch_chunks(self, pages: Sequence[PageRecord], dim: int, consistency: str) -> dict[int, np.ndarray]:
         chunks: dict[int, dict[int, str]] = {}
         ids = [p.page_id for p in pages]
         rows_per_call = max(1, FETCH_BYTES // codec.CHUNK_CHARS)
-        iterator = self._call(
-            "query_iterator",
-            self.vectors,
-            batch_size=rows_per_call,
-            filter=_in("page_id", ids),
-            output_fields=["page_id", "chunk", "data"],
-        )
-        try:
-            while batch := iterator.next():
-                for row in batch:
-                    chunks.setdefault(row["page_id"], {})[row["chunk"]] = row["data"]
-        finally:
-            iterator.close()
+        fields = ["page_id", "chunk", "data"]
+        expression = f"{_in('page_id', ids)} and chunk >= 0"  # not the packed centroid rows
+        for row in self._query_all(self.vectors, expression, fields, rows_per_call, consistency):
+            chunks.setdefault(row["page_id"], {})[row["chunk"]] = row["data"]
         result: dict[int, np.ndarray] = {}
         for page in pages:
             parts = chunks.get(page.page_id, {})
@@ -630,6 +641,20 @@ class MilvusStore:
         ]
         for start in range(0, len(rows), CENTROID_INSERT_ROWS):
             self._call("upsert", self.centroids, data=rows[start : start + CENTROID_INSERT_ROWS])
+        # the same centroids packed in one chunk row a page (chunk CENTROID_CHUNK of the vectors collection):
+        # re-estimating candidates reads one small row a page instead of decoding dozens of vector rows
+        packed = [
+            {
+                "chunk_id": page_id * codec.MAX_CHUNKS + CENTROID_SLOT,
+                "page_id": page_id,
+                "chunk": CENTROID_CHUNK,
+                "data": codec.encode(np.asarray(page, dtype=np.float32))[0],
+                "placeholder": PLACEHOLDER,
+            }
+            for page_id, page in zip(page_ids, centroids, strict=True)
+        ]
+        with _unchecked_varchars():
+            self._insert(self.vectors, packed)
 
     def search_centroids(
         self, tokens: np.ndarray, limit: int, page_ids: Sequence[int] | None = None
@@ -647,24 +672,21 @@ class MilvusStore:
             filter=expression,
             output_fields=["page_id"],
             search_params={"metric_type": "IP", "params": {"ef": max(limit, 64)}},
-            consistency_level=CONSISTENCY,
+            consistency_level=SEARCH_CONSISTENCY,
         )
         return [[(int(hit["entity"]["page_id"]), float(hit["distance"])) for hit in hits] for hits in results]
 
     def fetch_centroids(self, page_ids: Sequence[int], dim: int) -> dict[int, np.ndarray]:
-        """page_id -> its (m, dim) centroid rows (servers only), read in calls of bounded size."""
-        rows: dict[int, list[tuple[int, list[float]]]] = {}
-        per_call = max(1, FETCH_BYTES // (CENTROIDS_PER_PAGE_MAX * dim * 8))  # pages a call, floats as text
+        """page_id -> its (m, dim) centroids (servers only), from their packed rows, in calls of bounded size."""
+        result: dict[int, np.ndarray] = {}
+        per_call = max(1, FETCH_BYTES // codec.CHUNK_CHARS)
+        fields = ["page_id", "data"]
         for start in range(0, len(page_ids), per_call):
             batch = list(page_ids[start : start + per_call])
-            for row in self._query_all(
-                self.centroids, _in("page_id", batch), ["centroid_id", "page_id", "vector"]
-            ):
-                rows.setdefault(int(row["page_id"]), []).append((int(row["centroid_id"]), row["vector"]))
-        return {
-            page_id: np.asarray([vector for _, vector in sorted(items)], dtype=np.float32)
-            for page_id, items in rows.items()
-        }
+            expression = f"{_in('page_id', batch)} and chunk == {CENTROID_CHUNK}"
+            for row in self._query_all(self.vectors, expression, fields, per_call, SEARCH_CONSISTENCY):
+                result[int(row["page_id"])] = codec.decode([row["data"]], dim)
+        return result
 
     def _info_or_none(self) -> IndexInfo | None:
         return self._info or self.read_info()
