@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pagelens.sources.text import ocr_engine, ocr_text
+from pagelens.sources.text import _detected_ocr, ocr_engine, ocr_text
 
 SCANS = ("inspection_scan.pdf", "invoice_scan.jpg")
 
@@ -26,7 +26,7 @@ def test_without_ocr_scans_have_no_text_and_status_says_so(
     """No tesseract on PATH (as on a machine without the extra): here and in the render worker."""
     (tmp_path / "bin").mkdir()
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
-    ocr_engine.cache_clear()
+    _detected_ocr.cache_clear()
     index = fake_index()
     assert index.add([_scans(samples, tmp_path / "scans")], progress=False).ok
     status = index.status()
@@ -37,7 +37,12 @@ def test_without_ocr_scans_have_no_text_and_status_says_so(
 
     assert ocr_text(Image.new("RGB", (10, 10))) == ""
     monkeypatch.undo()
-    ocr_engine.cache_clear()
+    _detected_ocr.cache_clear()
+
+
+def test_pagelens_ocr_off_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAGELENS_OCR", "off")
+    assert ocr_engine() is None
 
 
 @pytest.mark.skipif(ocr_engine() is None, reason="needs pytesseract and the tesseract binary (the ocr extra)")

@@ -45,7 +45,8 @@ def _unique_word(texts: dict[tuple[str, int], str]) -> tuple[str, tuple[str, int
 
 
 @pytest.fixture
-def indexed(fake_index, docs_copy: Path, samples: Path) -> pagelens.Index:
+def indexed(fake_index, docs_copy: Path, samples: Path, monkeypatch: pytest.MonkeyPatch) -> pagelens.Index:
+    monkeypatch.setenv("PAGELENS_OCR", "off")  # the text layer only, whether or not OCR is installed here
     shutil.copy(samples / "inspection_scan.pdf", docs_copy / "inspection_scan.pdf")  # no text layer
     index = fake_index()
     report = index.add([docs_copy], progress=False)

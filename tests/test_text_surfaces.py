@@ -20,6 +20,12 @@ from pagelens.cli import main
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Iterator[Path]:
+    with pytest.MonkeyPatch.context() as patch:  # the text layer only, whether or not OCR is installed here
+        patch.setenv("PAGELENS_OCR", "off")
+        yield from _build(tmp_path_factory, samples)
+
+
+def _build(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Iterator[Path]:
     folder = tmp_path_factory.mktemp("text-surfaces")
     docs = folder / "docs"
     docs.mkdir()

@@ -2,7 +2,7 @@
 
 Text is a by-product of rendering and never fails a page: a text layer that cannot be read, or an OCR run
 that fails, leaves the page without text (logged). OCR is optional (the `ocr` extra: pytesseract and the
-`tesseract` binary); without it, pages whose PDF has no text layer (scans) and images simply have no text.
+`tesseract` binary; PAGELENS_OCR=off turns it off); without it, pages whose PDF has no text layer (scans) and images simply have no text.
 Stored text is cut to MAX_TEXT_BYTES of UTF-8 (Milvus' VARCHAR limit counts bytes), never mid-character
 (`fit_text`).
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import re
 import shutil
 from typing import TYPE_CHECKING, Any
@@ -83,9 +84,16 @@ class PdfText:
         self.close()
 
 
-@functools.cache
 def ocr_engine() -> str | None:
-    """'tesseract X.Y' when OCR can run here (pytesseract importable and the binary found), else None."""
+    """'tesseract X.Y' when OCR can run here (pytesseract importable and the binary found, and
+    $PAGELENS_OCR is not 'off'), else None."""
+    if os.environ.get("PAGELENS_OCR", "").strip().lower() in ("off", "0", "no", "false"):
+        return None
+    return _detected_ocr()
+
+
+@functools.cache
+def _detected_ocr() -> str | None:
     if shutil.which("tesseract") is None:
         return None
     try:
