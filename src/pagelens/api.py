@@ -28,7 +28,7 @@ from pagelens.search.snippets import snippet
 from pagelens.search.text import TextSearch
 from pagelens.sources.rerender import render_indexed_page
 from pagelens.store.location import DEFAULT_INDEX, IndexLocation
-from pagelens.store.milvus import MilvusStore
+from pagelens.store.milvus import SEARCH_CONSISTENCY, MilvusStore
 from pagelens.store.records import (
     SCHEMA_VERSION,
     DocumentRecord,
@@ -470,7 +470,7 @@ class Index:
         now = time.monotonic()
         if now - self._checked_at >= GENERATION_CHECK_SECONDS:
             self._checked_at = now
-            if self.store.generation() != self._generation:
+            if self.store.generation(SEARCH_CONSISTENCY) != self._generation:
                 return self.refresh()
         return self._catalog
 

@@ -342,8 +342,10 @@ class MilvusStore:
         self._call("upsert", self.meta, data=[row])
         self._info = info
 
-    def generation(self) -> str:
-        """A value that every commit changes (one point query): equal values, nothing changed in between."""
+    def generation(self, consistency: str = CONSISTENCY) -> str:
+        """A value that every commit changes (one point query): equal values, nothing changed in between.
+        `consistency="Bounded"` (the periodic check of an open index) answers without waiting for the
+        server's time tick, and sees another process' commit a few seconds late at most."""
         if not self.exists():
             return ""
         rows = self._call(
@@ -351,7 +353,7 @@ class MilvusStore:
             self.meta,
             filter='key == "generation"',
             output_fields=["value"],
-            consistency_level=CONSISTENCY,
+            consistency_level=consistency,
         )
         return str(rows[0]["value"]) if rows else ""
 
