@@ -82,10 +82,14 @@ def test_search_candidates_and_exact(
     indexed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pagelens.open(tmp_path / "index", embedder=FakeEmbedder(), candidates=2) as index:
-        few = [(h.page_id, round(h.score, 5)) for h in index.search("revenue table", k=5)]
-        exact = [(h.page_id, round(h.score, 5)) for h in index.search("revenue table", k=5, exact=True)]
+        few = [(h.page_id, round(h.score, 5)) for h in index.search("revenue table", k=5, mode="visual")]
+        exact = [
+            (h.page_id, round(h.score, 5))
+            for h in index.search("revenue table", k=5, exact=True, mode="visual")
+        ]
+    # --candidates and --exact are the visual channel's options
     for flags, expected in ((["--candidates", "2"], few), (["--exact"], exact)):
-        assert main(["search", "revenue table", "-k", "5", "--json", *flags]) == 0
+        assert main(["search", "revenue table", "-k", "5", "--json", "--mode", "visual", *flags]) == 0
         results = json.loads(capsys.readouterr().out)["results"]
         assert [(int(r["page_id"]), round(r["score"], 5)) for r in results] == expected
 

@@ -95,7 +95,7 @@ def test_search_ranking_equals_independent_brute_force(
                     for p in pages
                 ]
             )
-            hits = index.search(text, k=6)
+            hits = index.search(text, k=6, mode="visual")  # MaxSim alone (the default fuses the text)
             assert sorted(h.page for h in hits) == [1, 2, 3, 4, 5, 6]
             ours = {h.page: h.score for h in hits}
             for page, score in ours.items():

@@ -40,7 +40,7 @@ class Hit:
     def to_dict(self) -> dict[str, Any]:
         return {
             "rank": self.rank,
-            "score": round(self.score, 9 if self.mode == "hybrid" else 6),  # fused scores are ~1/60 each
+            "score": round(self.score, 6),
             "path": self.path,
             "page": self.page,
             "page_id": str(self.page_id),
