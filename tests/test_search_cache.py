@@ -4,6 +4,7 @@ is verified against the index (foreign, stale and compacted caches, a deleted Mi
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -114,6 +115,7 @@ def test_stale_manifest_and_compaction_keep_results_exact(tmp_path: Path) -> Non
 
 
 def test_damaged_vector_files_leave_the_page_out_with_a_reason(tmp_path: Path, caplog) -> None:
+    caplog.set_level(logging.WARNING, logger="pagelens")  # whatever level an earlier in-process CLI run left
     pages, queries = _clustered_pages(12, seed=6)
     folder = tmp_path / "idx"
     with pagelens.open(folder) as index:
