@@ -21,6 +21,7 @@ READ_COMMANDS = [
     ["export", "OUT"],
     ["remove", "a.pdf"],
     ["serve", "--port", "1"],
+    ["eval", "QRELS"],
 ]
 
 
@@ -35,10 +36,10 @@ def test_read_commands_on_a_missing_index_exit_1_and_create_nothing(
     command: list[str], tmp_path: Path, samples: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing = tmp_path / "no-index"
-    argv = [
-        str(samples / "sales_chart.png") if a == "IMAGE" else str(tmp_path / "out") if a == "OUT" else a
-        for a in command
-    ]
+    qrels = tmp_path / "judged.jsonl"
+    qrels.write_text('{"query": "revenue", "relevant": [{"path": "a.pdf", "page": 1}]}\n')
+    replacements = {"IMAGE": str(samples / "sales_chart.png"), "OUT": str(tmp_path / "out"), "QRELS": str(qrels)}
+    argv = [replacements.get(a, a) for a in command]
     assert main([*argv, "--index", str(missing)]) == 1
     err = capsys.readouterr().err
     assert f"no index at {missing} (create one with `pagelens index`)" in err

@@ -347,7 +347,12 @@ def cmd_index(args: argparse.Namespace) -> int:
     if report.failed:
         return (
             EXIT_PARTIAL
-            if (report.documents_added or report.documents_unchanged or report.documents_moved)
+            if (
+                report.documents_added
+                or report.documents_unchanged
+                or report.documents_moved
+                or report.documents_updated
+            )
             else EXIT_ERROR
         )
     return EXIT_OK

@@ -15,6 +15,7 @@ Guarantees, whatever happens mid-run (a crash, kill -9, a bad file):
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import sys
 import time
@@ -161,7 +162,11 @@ class Ingestor:
                 return
         existing = known.get(document.path)
         if existing and existing.status == "indexed" and existing.content_hash == document.content_hash:
-            report.documents_unchanged += 1
+            if _as_stored(document.metadata) != existing.metadata:  # a changed sidecar: no re-embedding
+                self._update_metadata(existing, document)
+                report.documents_updated += 1
+            else:
+                report.documents_unchanged += 1
             return
         previous = existing.content_hash if existing and existing.status == "indexed" else None
         if document.content_hash in jobs:  # a copy of a file already planned in this run
@@ -338,6 +343,14 @@ class Ingestor:
         if previous_hash and previous_hash != document.content_hash:
             self._drop_if_unreferenced([previous_hash])
 
+    def _update_metadata(self, existing: DocumentRecord, document: Document) -> None:
+        """Same bytes, new metadata: rewrite the page rows' metadata (what filters read), then the document's
+        row (the commit). Pages shared with a copy of the file under another path take the newest metadata."""
+        metadata = _as_stored(document.metadata)
+        pages = self.store.update_page_metadata(existing.content_hash, metadata)
+        self.store.write_document(replace(existing, metadata=metadata))
+        log.info("%s: metadata updated on %d page(s), nothing re-embedded", document.path, pages)
+
     def _fail_job(self, report: IngestReport, job: _Job, reason: str) -> None:
         """A planned document failed: it, and every copy of its bytes planned beside it, fail with `reason`."""
         job.failed = True
@@ -448,10 +461,14 @@ def _item_path(item: Path | Document) -> str:
     return item.path if isinstance(item, Document) else str(item)
 
 
+def _as_stored(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Metadata as Milvus' JSON field gives it back (tuples become lists, keys strings), for comparison."""
+    result: dict[str, Any] = json.loads(json.dumps(metadata, default=str))
+    return result
+
+
 def _sidecar_metadata(path: Path, extra: dict[str, Any] | None) -> dict[str, Any]:
     """Metadata for a file: `<file>.json` beside it (if any), then `extra` on top."""
-    import json
-
     metadata: dict[str, Any] = {}
     sidecar = path.with_name(path.name + ".json")
     if sidecar.is_file():

@@ -71,6 +71,7 @@ class IngestReport:
     documents_added: int = 0
     documents_unchanged: int = 0
     documents_moved: int = 0
+    documents_updated: int = 0  # same bytes, changed metadata (a `<file>.json` sidecar): nothing re-embedded
     documents_replaced: int = 0
     documents_removed: int = 0
     pages_resumed: int = 0
@@ -93,6 +94,7 @@ class IngestReport:
             "documents_added": self.documents_added,
             "documents_unchanged": self.documents_unchanged,
             "documents_moved": self.documents_moved,
+            "documents_updated": self.documents_updated,
             "documents_replaced": self.documents_replaced,
             "documents_removed": self.documents_removed,
             "pages_resumed": self.pages_resumed,
@@ -108,6 +110,8 @@ class IngestReport:
             parts.append(f"{self.documents_unchanged} unchanged (skipped, nothing re-embedded)")
         if self.documents_moved:
             parts.append(f"{self.documents_moved} moved or copied (no re-embedding)")
+        if self.documents_updated:
+            parts.append(f"{self.documents_updated} with new metadata (no re-embedding)")
         if self.documents_replaced:
             parts.append(f"{self.documents_replaced} replaced")
         if self.documents_removed:

@@ -74,7 +74,7 @@ def run_eval(args: argparse.Namespace) -> int:
     judged = load_judged(args.qrels, getattr(args, "id_column", None))
     k = max(int(getattr(args, "k", None) or DEFAULT_K), 1)
     mode = getattr(args, "mode", None)
-    with _open(args) as index:
+    with _open(args, create=False) as index:  # a read command: no index, no folder made
         if mode == "all":
             results = {m: evaluate(index, judged, k=k, mode=m) for m in MODES}
             where, model = index.location.describe(), index.model

@@ -601,6 +601,18 @@ class MilvusStore:
         if page_ids:
             self._bump_generation()
 
+    def update_page_metadata(self, content_hash: str, metadata: dict[str, Any]) -> int:
+        """Give every stored page of `content_hash` this metadata (a changed sidecar), keeping its vectors and
+        text: the page rows are read whole and upserted. Returns the number of pages updated."""
+        fields = [*PAGE_FIELDS, "mean_vector", *self.text_index.fields()]  # an upsert replaces whole rows
+        rows = list(self._query_all(self.pages, _in("content_hash", [content_hash]), fields))
+        if not rows:
+            return 0
+        with _unchecked_varchars():
+            self._insert(self.pages, [{**row, "metadata": metadata} for row in rows])
+        self._bump_generation()
+        return len(rows)
+
     def compact_vector_files(self, dead_share: float = COMPACT_DEAD_SHARE) -> int:
         """Milvus Lite: once more than `dead_share` of the vector files' bytes belong to no page row (removed or
         replaced pages), copy the pages' vectors into new files, point their rows there, and delete the old
