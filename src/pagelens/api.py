@@ -483,6 +483,7 @@ class Index:
         exact: bool = False,
         filter: FilterLike = None,
         mode: str | None = None,
+        candidates: int | None = None,
     ) -> list[Hit]:
         """Pages best matching a query, best first. A `str` is always text. An image is `image=` (a PIL
         image or an image file's path, str or Path), or a PIL image or `Path` given as `query`; a str that
@@ -490,15 +491,18 @@ class Index:
 
         `filter`: a Filter, a dict (path, documents, pages, metadata, expression) or a Milvus expression.
         `mode`: "visual" (MaxSim), "text" (BM25 on the pages' text; needs no model) or "hybrid" (both,
-        reciprocal rank fusion); default hybrid when the index holds text, else visual. Image: visual."""
+        reciprocal rank fusion); default hybrid when the index holds text, else visual. Image: visual.
+        `candidates`: pages scored exactly after the centroid pass, for this search (default: the index's)."""
         query = _one_query(query, image)
         if self.info.dim is None:
             return []  # nothing indexed yet: no model needed to know that
         mode = resolve_mode(mode, text_query=isinstance(query, str), has_text=self.has_text)
         if mode == "visual":
-            return self.search_embedding(self.embed_query(query), k, exact=exact, filter=filter)
+            return self.search_embedding(
+                self.embed_query(query), k, exact=exact, filter=filter, candidates=candidates
+            )
         vectors = self.embed_query(query) if mode == "hybrid" else None
-        return self._search_text(str(query), vectors, k, mode, exact, filter)
+        return self._search_text(str(query), vectors, k, mode, exact, filter, candidates)
 
     def embed_query(
         self,
@@ -521,6 +525,7 @@ class Index:
         exact: bool = False,
         filter: FilterLike = None,
         mode: str | None = None,
+        candidates: int | None = None,
     ) -> list[list[Hit]]:
         """Several text queries, embedded in batches; one result list per query, in order."""
         if any(not q.strip() for q in queries):
@@ -532,10 +537,14 @@ class Index:
         mode = resolve_mode(mode, text_query=True, has_text=self.has_text)
         embedded = self.embedder.embed_queries(list(queries)) if queries and mode != "text" else []
         if mode == "visual":
-            return [self.search_embedding(vectors, k, exact=exact, filter=filter) for vectors in embedded]
+            return [
+                self.search_embedding(vectors, k, exact=exact, filter=filter, candidates=candidates)
+                for vectors in embedded
+            ]
         vectors_of: list[np.ndarray | None] = list(embedded) or [None] * len(queries)
         return [
-            self._search_text(q, v, k, mode, exact, filter) for q, v in zip(queries, vectors_of, strict=True)
+            self._search_text(q, v, k, mode, exact, filter, candidates)
+            for q, v in zip(queries, vectors_of, strict=True)
         ]
 
     @property
@@ -556,7 +565,14 @@ class Index:
         return self._has_text[1]
 
     def _search_text(
-        self, query: str, vectors: np.ndarray | None, k: int, mode: str, exact: bool, filter: FilterLike
+        self,
+        query: str,
+        vectors: np.ndarray | None,
+        k: int,
+        mode: str,
+        exact: bool,
+        filter: FilterLike,
+        candidates: int | None = None,
     ) -> list[Hit]:
         """Text or hybrid mode (search/modes.py), with snippets."""
         catalog = self.catalog
@@ -567,13 +583,19 @@ class Index:
             matrix = _as_matrix(vectors, "query", 0)
 
             def visual(q: np.ndarray, n: int, ids: Sequence[int] | None, exact_: bool) -> list[Any]:
-                return self.retriever.search(q, n, exact=exact_, allowed=ids)
+                return self.retriever.search(q, n, exact=exact_, allowed=ids, candidates=candidates)
 
             ranked = hybrid_ranking(self.text_search, visual, query, matrix, k, catalog, allowed, exact=exact)
         return self._hits(catalog, ranked, mode=mode, query=query)
 
     def search_embedding(
-        self, query: np.ndarray, k: int = 5, *, exact: bool = False, filter: FilterLike = None
+        self,
+        query: np.ndarray,
+        k: int = 5,
+        *,
+        exact: bool = False,
+        filter: FilterLike = None,
+        candidates: int | None = None,
     ) -> list[Hit]:
         """Pages best matching a query multi-vector (q x dim) you embedded yourself."""
         if self.info.dim is None:
@@ -585,10 +607,18 @@ class Index:
             )
         catalog = self.catalog
         allowed = self._allowed(catalog, filter)
-        return self._hits(catalog, self.retriever.search(matrix, k, exact=exact, allowed=allowed))
+        return self._hits(
+            catalog, self.retriever.search(matrix, k, exact=exact, allowed=allowed, candidates=candidates)
+        )
 
     def similar(
-        self, page: int | Hit, k: int = 5, *, exact: bool = False, filter: FilterLike = None
+        self,
+        page: int | Hit,
+        k: int = 5,
+        *,
+        exact: bool = False,
+        filter: FilterLike = None,
+        candidates: int | None = None,
     ) -> list[Hit]:
         """Pages that look like an indexed page (its stored vectors are the query; the page itself is left out)."""
         page_id = page.page_id if isinstance(page, Hit) else int(page)
@@ -598,7 +628,10 @@ class Index:
         vectors = self.page_vectors(page_id)
         allowed = self._allowed(catalog, filter)
         return self._hits(
-            catalog, self.retriever.search(vectors, k, exact=exact, allowed=allowed, exclude=[page_id])
+            catalog,
+            self.retriever.search(
+                vectors, k, exact=exact, allowed=allowed, exclude=[page_id], candidates=candidates
+            ),
         )
 
     def _allowed(self, catalog: Catalog, filter: FilterLike) -> list[int] | None:
