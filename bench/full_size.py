@@ -378,9 +378,20 @@ def parameter_count(parts: FullSize) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def build(parts: FullSize, seed: int = 1234) -> Any:
-    """The full-size model with random (seeded) weights, float32, in eval mode."""
+def build(parts: FullSize, seed: int = 1234, dtype: Any = None) -> Any:
+    """The full-size model with random (seeded) weights in `dtype` (default float32), in eval mode.
+
+    The parameters are created in `dtype` directly (torch's default dtype is switched while the model is
+    built), so a 4B model in bfloat16 never holds a float32 copy (8 GiB instead of 16 + 8 at the peak).
+    """
     import torch
 
+    dtype = dtype or torch.float32
     torch.manual_seed(seed)
-    return parts.model_class(parts.config).eval()
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        model = parts.model_class(parts.config)
+    finally:
+        torch.set_default_dtype(previous)
+    return model.to(dtype).eval()

@@ -4,13 +4,18 @@ a worker process -> embed -> store, `Index.add`) at the batch size pagelens pick
     .venv/bin/python bench/pipeline_bench.py --rows tiny:colqwen2,full:colmodernvbert --pages 2
     .venv/bin/python bench/pipeline_bench.py --rows full:colqwen2_5,full:colqwen3 --device cuda --pages 64
     .venv/bin/python bench/pipeline_bench.py --model PATH --device cuda      # a real checkpoint
+    nice .venv/bin/python bench/pipeline_bench.py --rows full:colqwen2_5 --dtype bfloat16 --pages 1 \
+        --batch-sizes 1 --max-rss-gib 10                                     # a 3-4B model on a small CPU box
 
 Rows: `count:FAMILY` only counts a full-size model's parameters (no build); `tiny:FAMILY` is the offline tiny random model of the tests (pagelens' own overhead: the model is nearly
 free), `full:FAMILY` a model with the family's full-size config and random weights (bench/full_size.py: the
 real compute per page without downloading weights). Pages are generated samples (pagelens.samples), rendered
-at the side the family's processor wants. A full-size row whose float32 weights would not fit in half of the
-memory available is not built; the table gives its parameter count instead. Search latency is measured by
-bench/search_bench.py, not here.
+at the side the family's processor wants. `--dtype` sets the weights' and activations' dtype (default: what
+pagelens uses, float32 on CPU, bfloat16 on a GPU; bfloat16 on a CPU with AMX/AVX-512 BF16 is both half the
+memory and several times faster). A full-size row whose weights in that dtype would not fit in half of the
+memory available, or in `--max-rss-gib`, is not built; the table gives its parameter count instead. While
+rows run, a watchdog stops the process if its resident memory passes `--max-rss-gib` (0: no limit). Search
+latency is measured by bench/search_bench.py, not here.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import platform
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,16 +48,66 @@ class Row:
     model_only: dict[int, float] = field(default_factory=dict)  # batch size -> pages/s
     pipeline: float | None = None  # pages/s end to end at default_batch
     pages: int = 0
+    dtype: str = ""
+    seconds: float | None = None  # wall time of the whole row (build + measure)
+    peak_rss: int | None = None  # the process' resident high-water mark after the row (bytes)
 
 
-def machine_line(device: str) -> str:
+def machine_line(device: str, dtype: str = "auto") -> str:
     cpu = platform.processor() or platform.machine()
     mem = _meminfo("MemTotal")
     kind = "CPU only, no GPU used" if device == "cpu" else f"device {device}"
+    kinds = "float32 on CPU, bfloat16 on a GPU (pagelens' default)" if dtype == "auto" else dtype
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return (
         f"{cpu}, {os.cpu_count()} cores, {mem / 2**30:.0f} GiB RAM ({_meminfo('MemAvailable') / 2**30:.0f} "
-        f"GiB available at start); {kind}; torch float32 on CPU, bfloat16 on a GPU"
+        f"GiB available at start); {kind}; torch {kinds}; load average {load}"
     )
+
+
+def resolve_dtype(name: str, device: str) -> Any:
+    """The torch dtype `--dtype` names; "auto" is pagelens' own choice for `device`."""
+    import torch
+
+    from pagelens.embed.device import default_dtype
+
+    if name == "auto":
+        return default_dtype(device)
+    dtypes = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+    if name not in dtypes:
+        raise SystemExit(f"--dtype {name!r}: use auto, {', '.join(dtypes)}")
+    return dtypes[name]
+
+
+def _rss() -> int:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def start_rss_watchdog(limit_gib: float, interval: float = 0.5) -> None:
+    """Exit the process (status 3) as soon as its resident memory passes `limit_gib` (a shared machine)."""
+    if limit_gib <= 0:
+        return
+
+    def watch() -> None:
+        while True:
+            rss = _rss()
+            if rss > limit_gib * 2**30:
+                print(
+                    f"pipeline_bench: resident memory {rss / 2**30:.1f} GiB passed --max-rss-gib {limit_gib}; "
+                    "stopping",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                os._exit(3)
+            time.sleep(interval)
+
+    threading.Thread(target=watch, name="rss-watchdog", daemon=True).start()
 
 
 def _meminfo(key: str) -> int:
@@ -84,26 +140,39 @@ def sample_pdf(folder: Path, pages: int) -> Path:
     return target
 
 
-def full_size_embedder(family: str, device: str) -> tuple[Any, int]:
-    """A TorchEmbedder around a full-size random-weight model of `family`, and its parameter count."""
+def check_fits(params: int, dtype: Any, max_rss_gib: float = 0.0) -> None:
+    """`MemoryError` if `params` weights in `dtype` exceed half the memory available (or `max_rss_gib`)."""
+    import torch
+
+    size = params * torch.empty((), dtype=dtype).element_size()
+    name = str(dtype).removeprefix("torch.")
+    available = _meminfo("MemAvailable")
+    if available and size > available / 2:
+        raise MemoryError(
+            f"{params / 1e9:.2f}B parameters: {size / 2**30:.1f} GiB in {name}, more than half the "
+            f"{available / 2**30:.0f} GiB available here"
+        )
+    if max_rss_gib > 0 and size > 0.9 * max_rss_gib * 2**30:
+        raise MemoryError(
+            f"{params / 1e9:.2f}B parameters: {size / 2**30:.1f} GiB in {name}, too close to --max-rss-gib "
+            f"{max_rss_gib} for the activations"
+        )
+
+
+def full_size_embedder(family: str, device: str, dtype: Any, max_rss_gib: float = 0.0) -> tuple[Any, int]:
+    """A TorchEmbedder around a full-size random-weight model of `family` in `dtype`, and its parameter count."""
 
     import full_size
     from pagelens.embed.base import image_side_for, model_dim
     from pagelens.embed.batching import default_batch_size
-    from pagelens.embed.device import default_dtype, resolve_device
+    from pagelens.embed.device import resolve_device
     from pagelens.embed.registry import BACKENDS, import_object
 
     parts = full_size.BUILDERS[family]()
     params = full_size.parameter_count(parts)
-    available = _meminfo("MemAvailable")
-    if available and params * 4 > available / 2:
-        raise MemoryError(
-            f"{params / 1e9:.2f}B parameters: {params * 4 / 2**30:.1f} GiB in float32, more than half the "
-            f"{available / 2**30:.0f} GiB available here"
-        )
+    check_fits(params, dtype, max_rss_gib)
     resolved = resolve_device(device)
-    dtype = default_dtype(resolved)
-    model = full_size.build(parts).to(resolved, dtype)
+    model = full_size.build(parts, dtype=dtype).to(resolved)
     spec = BACKENDS[family]
     embedder = import_object(spec.embedder)(
         model_id=f"full-size random {family}",
@@ -119,19 +188,26 @@ def full_size_embedder(family: str, device: str) -> tuple[Any, int]:
     return embedder, params
 
 
-def load_row(kind: str, family: str, device: str, work: Path) -> tuple[Any, int | None]:
+def load_row(
+    kind: str, family: str, device: str, work: Path, dtype: Any, max_rss_gib: float = 0.0
+) -> tuple[Any, int | None]:
     from pagelens.embed import load_embedder
 
+    if kind == "full":
+        return full_size_embedder(family, device, dtype, max_rss_gib)
+    if kind == "count":
+        raise LookupError("parameters counted only; not run in this session (CPU time)")
     if kind == "tiny":
         from pagelens.testing.tiny_models import build_tiny_model
 
         folder = build_tiny_model(family, work / f"tiny-{family}")
-        return load_embedder(str(folder), device=device), None
-    if kind == "full":
-        return full_size_embedder(family, device)
-    if kind == "count":
-        raise LookupError("parameters counted only; not run in this session (CPU time)")
-    return load_embedder(family, device=device), None
+        embedder = load_embedder(str(folder), device=device)
+    else:
+        embedder = load_embedder(family, device=device)
+    if embedder.dtype != dtype:  # pagelens loads in its default dtype; the bench may ask for another
+        embedder.model.to(dtype)
+        embedder.dtype = dtype
+    return embedder, None
 
 
 def measure(row: Row, embedder: Any, pdf: Path, batch_sizes: list[int], work: Path) -> None:
@@ -160,29 +236,38 @@ def measure(row: Row, embedder: Any, pdf: Path, batch_sizes: list[int], work: Pa
         row.pipeline = report.pages_added / (time.perf_counter() - started)
 
 
-def print_table(rows: list[Row], batch_sizes: list[int], device: str) -> None:
-    print(f"machine: {machine_line(device)}")
+def print_table(rows: list[Row], batch_sizes: list[int], device: str, dtype: str = "auto") -> None:
+    print(f"machine: {machine_line(device, dtype)}")
     print("pages: generated samples (pagelens.samples); weights: random (speed only, no retrieval quality)")
     print()
     heads = " | ".join(f"model-only b={b}" for b in batch_sizes)
-    print(f"| row | parameters | vectors/page | default batch | {heads} | end to end (pages/s) | pages |")
-    print("|---|---:|---:|---:|" + "---:|" * len(batch_sizes) + "---:|---:|")
+    print(
+        f"| row | dtype | parameters | vectors/page | default batch | {heads} | end to end (pages/s) | pages "
+        "| row wall time | peak RSS |"
+    )
+    print("|---|---|---:|---:|---:|" + "---:|" * len(batch_sizes) + "---:|---:|---:|---:|")
     for row in rows:
         params = f"{row.params / 1e9:.2f}B" if row.params else ("tiny" if row.name.startswith("tiny") else "")
         if row.note:
             print(
-                f"| {row.name} | {params} | | | " + " | ".join("" for _ in batch_sizes) + f" | {row.note} | |"
+                f"| {row.name} | {row.dtype} | {params} | | | "
+                + " | ".join("" for _ in batch_sizes)
+                + f" | {row.note} | | | |"
             )
             continue
         cells = " | ".join(f"{row.model_only[b]:.3g}" if b in row.model_only else "" for b in batch_sizes)
         pipeline = f"{row.pipeline:.3g}" if row.pipeline is not None else ""
         tokens = f"{row.tokens:.0f}" if row.tokens is not None else ""
+        wall = f"{row.seconds:.0f} s" if row.seconds is not None else ""
+        rss = f"{row.peak_rss / 2**30:.1f} GiB" if row.peak_rss else ""
         print(
-            f"| {row.name} | {params} | {tokens} | {row.default_batch} | {cells} | {pipeline} | {row.pages} |"
+            f"| {row.name} | {row.dtype} | {params} | {tokens} | {row.default_batch} | {cells} | {pipeline} "
+            f"| {row.pages} | {wall} | {rss} |"
         )
     print()
     print("pages/s, higher is better; model-only = forward passes on pre-rendered pages (the ceiling);")
-    print("end to end = Index.add on a PDF of those pages (worker rendering + model + background store).")
+    print("end to end = Index.add on a PDF of those pages (worker rendering + model + background store);")
+    print("peak RSS = this process' resident high-water mark after the row (cumulative over its rows).")
 
 
 def main() -> int:
@@ -195,6 +280,12 @@ def main() -> int:
     parser.add_argument("--tiny-pages", type=int, default=16, help="pages per tiny-model row")
     parser.add_argument("--batch-sizes", default="1,2,4,8")
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--dtype", default="auto", help="auto (pagelens' default: float32 on CPU), float32, bfloat16, float16"
+    )
+    parser.add_argument(
+        "--max-rss-gib", type=float, default=0.0, help="stop if this process' RSS passes it (0: no limit)"
+    )
     args = parser.parse_args()
 
     from pagelens.embed.batching import default_batch_size
@@ -203,6 +294,9 @@ def main() -> int:
 
     ensure_torchvision_importable()
     device = resolve_device(args.device)
+    dtype = resolve_dtype(args.dtype, device)
+    dtype_name = str(dtype).removeprefix("torch.")
+    start_rss_watchdog(args.max_rss_gib)
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     specs = [("model", args.model)] if args.model else [tuple(r.split(":", 1)) for r in args.rows.split(",")]
     work = Path(tempfile.mkdtemp(prefix="pagelens-pipeline-"))
@@ -211,11 +305,11 @@ def main() -> int:
         pdfs = {n: sample_pdf(work / f"pages-{n}", n) for n in {args.pages, args.tiny_pages}}
         for kind, family in specs:
             pdf = pdfs[args.tiny_pages if kind == "tiny" else args.pages]
-            row = Row(f"{kind}:{family}")
+            row = Row(f"{kind}:{family}", dtype=dtype_name)
             rows.append(row)
             started = time.perf_counter()
             try:
-                embedder, row.params = load_row(kind, family, device, work)
+                embedder, row.params = load_row(kind, family, device, work, dtype, args.max_rss_gib)
             except (MemoryError, KeyError, LookupError, ImportError) as exc:
                 row.note = f"not built here: {exc}"
                 _note_params(row, kind, family)
@@ -225,12 +319,20 @@ def main() -> int:
             row.default_batch = default_batch_size(device, backend)
             print(f"{row.name}: built in {time.perf_counter() - started:.0f}s; measuring", file=sys.stderr)
             measure(row, embedder, pdf, batch_sizes, work)
+            row.seconds = time.perf_counter() - started
+            row.peak_rss = _peak_rss()
             print(f"{row.name}: {row}", file=sys.stderr)
             del embedder
-        print_table(rows, batch_sizes, device)
+        print_table(rows, batch_sizes, device, args.dtype)
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _peak_rss() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
 def _note_params(row: Row, kind: str, family: str) -> None:
