@@ -26,7 +26,7 @@ from pagelens.errors import StoreError
 from pagelens.search.adaptive import image_query_finalists, widen_exactly
 from pagelens.search.cache import COARSE_PER_PAGE, CacheIdentity, Segment, VectorCache
 from pagelens.search.catalog import Catalog
-from pagelens.search.maxsim import maxsim_segments
+from pagelens.search.maxsim import maxsim_bfloat16
 from pagelens.search.pooling import CENTROIDS_PER_PAGE, centroids_and_sizes
 from pagelens.store import bfloat16
 from pagelens.store.milvus import MilvusStore
@@ -199,8 +199,8 @@ class Retriever:
         for first in range(0, len(positions), READ_BATCH):
             batch = positions[first : first + READ_BATCH]
             refs = [segment.ref(row) for segment, row in (self._segment_of(int(p)) for p in batch)]
-            vectors, offsets = self._read(partial(self.cache.vectors.gather, refs))
-            scores[first : first + len(batch)] = maxsim_segments(query, vectors, offsets, weights)
+            bits, offsets = self._read(partial(self.cache.vectors.gather_bits, refs))
+            scores[first : first + len(batch)] = maxsim_bfloat16(query, bits, offsets, weights)
         return scores
 
     def _fine(self, positions: np.ndarray) -> np.ndarray:

@@ -180,12 +180,17 @@ class VectorFiles:
     def gather(self, refs: Sequence[VectorRef]) -> tuple[np.ndarray, np.ndarray]:
         """Several pages' vectors as one float32 (total, dim) array and the offsets of each page in it (page i
         is rows offsets[i]:offsets[i+1]); read in file order, one pread per page."""
+        bits, offsets = self.gather_bits(refs)
+        return bfloat16.decode(bits), offsets
+
+    def gather_bits(self, refs: Sequence[VectorRef]) -> tuple[np.ndarray, np.ndarray]:
+        """`gather`, as stored: bfloat16 bits (uint16), for scoring that widens them block by block."""
         offsets = np.zeros(len(refs) + 1, dtype=np.int64)
         np.cumsum([r.rows for r in refs], out=offsets[1:])
         bits = np.empty((int(offsets[-1]), self.dim), dtype=DTYPE)
         for index in sorted(range(len(refs)), key=lambda i: (refs[i].file, refs[i].row)):
             self.read_into(refs[index], bits[offsets[index] : offsets[index + 1]])
-        return bfloat16.decode(bits), offsets
+        return bits, offsets
 
     def read_into(self, ref: VectorRef, out: np.ndarray) -> None:
         """Fill `out` ((rows, dim) bfloat16 bits, contiguous) with the page's stored vectors."""
