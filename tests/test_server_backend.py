@@ -7,10 +7,13 @@ These tests need the server's venv and a private network namespace: run them wit
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import subprocess
 import sys
+import textwrap
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,7 +26,7 @@ import pytest
 import pagelens
 from conftest import PAPER, REPORT
 from milvus_server import TOKEN, MilvusServer
-from pagelens.errors import AuthenticationError, StoreError
+from pagelens.errors import AuthenticationError, IndexMismatchError, StoreError
 from pagelens.store import codec
 from pagelens.store.bfloat16 import as_stored
 from pagelens.store.location import IndexLocation
@@ -367,3 +370,118 @@ def test_a_new_client_searches_an_index_larger_than_one_server_message(
     finally:
         writer.store.drop()
         writer.close()
+
+
+# ---- several processes creating one new index at once (sharded indexing started together) -----------------
+CREATORS = 4
+CREATE_DOCUMENTS = 8  # two a process
+PAGES_PER_DOCUMENT = 3
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+# Each child waits for the same wall-clock moment, then opens the index (creating its collections) and adds
+# its documents: pages are seeded by document number, so any process writes the same bytes for a document.
+CREATOR = textwrap.dedent(
+    """
+    import json, sys, time
+    import numpy as np
+    import pagelens
+
+    uri, token, collection, start_at, first, stop, pages = sys.argv[1:8]
+    def records(first, stop):
+        for d in range(int(first), int(stop)):
+            rng = np.random.default_rng(d)
+            for page in range(1, int(pages) + 1):
+                yield {"path": f"doc{d}.pdf", "page": page, "embedding": rng.standard_normal((12, 32))}
+    time.sleep(max(0.0, float(start_at) - time.time()))
+    with pagelens.open(uri, token=token, collection=collection) as index:
+        index.add_embeddings(list(records(first, stop)))
+        print(json.dumps({"pages": index.status().pages}))
+    """
+)
+
+
+def _child_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAGELENS_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["PAGELENS_CACHE"] = str(tmp_path / "cache")
+    return env
+
+
+def _server_catalog(uri: str, collection: str) -> tuple[set[tuple[str, str, int]], set[int]]:
+    with pagelens.open(uri, token=TOKEN, collection=collection, create=False) as index:
+        documents = {(d.path, d.content_hash, d.pages) for d in index.documents() if d.status == "indexed"}
+        return documents, {p.page_id for p in index.catalog.pages}
+
+
+def _drop_server_index(uri: str, collection: str) -> None:
+    with pagelens.open(uri, token=TOKEN, collection=collection, create=False) as index:
+        index.store.drop()
+
+
+def _run_creators(uri: str, collection: str, shards: list[tuple[int, int]], tmp_path: Path) -> list[str]:
+    start_at = time.time() + 3.0  # every child has imported pagelens and connected by then
+    children = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                CREATOR,
+                uri,
+                TOKEN,
+                collection,
+                str(start_at),
+                str(a),
+                str(b),
+                str(PAGES_PER_DOCUMENT),
+            ],
+            env=_child_env(tmp_path),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for a, b in shards
+    ]
+    outputs = [child.communicate(timeout=300) for child in children]
+    for child, (_, stderr) in zip(children, outputs, strict=True):
+        assert child.returncode == 0, stderr[-3000:]
+    return [stdout for stdout, _ in outputs]
+
+
+def test_four_processes_creating_one_new_server_index_at_once_all_succeed(
+    milvus_server: MilvusServer, tmp_path: Path
+) -> None:
+    uri = milvus_server.uri
+    single, sharded = f"single_{uuid.uuid4().hex[:10]}", f"sharded_{uuid.uuid4().hex[:10]}"
+    step = CREATE_DOCUMENTS // CREATORS
+    try:
+        _run_creators(uri, single, [(0, CREATE_DOCUMENTS)], tmp_path)
+        outputs = _run_creators(uri, sharded, [(i * step, (i + 1) * step) for i in range(CREATORS)], tmp_path)
+        assert all(json.loads(out.splitlines()[-1])["pages"] > 0 for out in outputs)
+        want, got = _server_catalog(uri, single), _server_catalog(uri, sharded)
+        assert len(want[1]) == CREATE_DOCUMENTS * PAGES_PER_DOCUMENT
+        assert got == want  # the same documents, content hashes, page counts and page ids
+        with pagelens.open(uri, token=TOKEN, collection=sharded, create=False) as index:
+            info = index.store.read_info()
+            assert info is not None and info.dim == 32
+    finally:
+        for collection in (single, sharded):
+            with contextlib.suppress(Exception):  # cleanup only
+                _drop_server_index(uri, collection)
+
+
+def test_creating_over_a_collection_of_another_dimension_is_a_mismatch(milvus_server: MilvusServer) -> None:
+    """The idempotent create adopts collections another process made, but only with vectors of its own dim."""
+    location = IndexLocation.parse(milvus_server.uri, token=TOKEN, collection=f"dims_{uuid.uuid4().hex[:10]}")
+    first = MilvusStore(location)
+    try:
+        first.create(32)
+        first.create(32)  # again, as a second process would: a no-op
+        second = MilvusStore(location)
+        try:
+            with pytest.raises(IndexMismatchError, match="holds 32-d vectors; got 16-d"):
+                second.create(16)
+        finally:
+            second.close()
+    finally:
+        first.drop()
+        first.close()

@@ -28,7 +28,14 @@ from typing import Any
 
 import numpy as np
 
-from pagelens.errors import AuthenticationError, IndexBusyError, IndexError_, StoreError, UsageError
+from pagelens.errors import (
+    AuthenticationError,
+    IndexBusyError,
+    IndexError_,
+    IndexMismatchError,
+    StoreError,
+    UsageError,
+)
 from pagelens.store import codec
 from pagelens.store.location import IndexLocation
 from pagelens.store.records import DocumentRecord, IndexInfo, PageRecord, StoredPage
@@ -70,6 +77,8 @@ CONSISTENCY = "Strong"
 # tick on Milvus 2.3). A page committed within the bound may be missed for a moment; its vectors, if missed,
 # are fetched again with Strong before the page is counted unreadable (search/server_retriever.py).
 SEARCH_CONSISTENCY = "Bounded"
+# Servers: how long a process that finds a collection another process is creating waits for it to be ready.
+CREATE_WAIT_SECONDS = 60.0
 
 
 class _QuietIterator(logging.Filter):
@@ -188,7 +197,7 @@ class MilvusStore:
     ) -> None:
         from pymilvus import DataType
 
-        if self._call("has_collection", name):
+        if self._call("has_collection", name) and not self.location.is_server:
             self._call("load_collection", name)
             return
         schema = self._client.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -199,10 +208,60 @@ class MilvusStore:
         index.add_index(field_name=vector, index_type=index_type, metric_type="IP", params=index_params or {})
         if extend is not None:  # more fields and indexes (the pages' full-text field: text_index.add_bm25)
             extend(schema, index)
+        if self.location.is_server:
+            self._create_on_server(name, schema, index, vector, dim)
+            return
         self._call(
             "create_collection", name, schema=schema, index_params=index, consistency_level=CONSISTENCY
         )
         self._call("load_collection", name)
+
+    def _create_on_server(self, name: str, schema: Any, index: Any, vector: str, dim: int) -> None:
+        """Create, index and load `name` on a server, idempotently: several processes (sharded indexing
+        started together) may create one new index at the same moment. Milvus refuses a second
+        create_collection ("duplicate collection"), and a collection another process has just created may not
+        have its index yet (load_collection: "index not found"). So whoever finds it existing builds the same
+        index itself (identical parameters: a no-op where it exists) and loads it, retrying for a bounded time."""
+        if not self._call("has_collection", name):
+            try:
+                self._call(
+                    "create_collection",
+                    name,
+                    schema=schema,
+                    index_params=index,
+                    consistency_level=CONSISTENCY,
+                )
+                return  # pymilvus created, indexed and loaded it
+            except StoreError as exc:
+                if not any(s in str(exc).lower() for s in ("duplicate collection", "already exist")):
+                    raise
+                log.info("%s: created by another process at the same moment", name)
+        deadline = time.monotonic() + CREATE_WAIT_SECONDS
+        delay = 0.1
+        while True:
+            try:
+                self._check_dim(name, vector, dim)
+                self._call("create_index", name, index)
+                self._call("load_collection", name)
+                return
+            except StoreError as exc:
+                if "not found" not in str(exc).lower() or time.monotonic() >= deadline:
+                    raise
+                log.debug("%s: not ready yet (%s); retrying", name, exc)
+            time.sleep(delay)
+            delay = min(2 * delay, 1.0)
+
+    def _check_dim(self, name: str, vector: str, dim: int) -> None:
+        """A collection another process created must hold vectors of our dimension."""
+        described = self._call("describe_collection", name)
+        for field in described.get("fields", []):
+            if field.get("name") == vector:
+                found = int(field.get("params", {}).get("dim", dim))
+                if found != dim:
+                    raise IndexMismatchError(
+                        f"index {self.location.describe()}: {name} holds {found}-d vectors; got {dim}-d "
+                        "(another process created it with another model?)"
+                    )
 
     def create(self, dim: int) -> None:
         """Create the collections for `dim`-dimensional embeddings (idempotent)."""
@@ -313,7 +372,14 @@ class MilvusStore:
         """Load existing collections (Milvus releases them when a process ends)."""
         for name in (self.meta, self.documents, self.pages, self.vectors, self.centroids):
             if self._call("has_collection", name):
-                self._call("load_collection", name)
+                try:
+                    self._call("load_collection", name)
+                except StoreError as exc:
+                    # a server collection another process is creating right now, before its index: no info
+                    # row exists yet, so this index is new to us too, and create() finishes the collection
+                    if not self.location.is_server or "index not found" not in str(exc).lower():
+                        raise
+                    log.info("%s: being created by another process (no index yet)", name)
 
     def drop(self) -> None:
         for name in (self.meta, self.documents, self.pages, self.vectors, self.centroids):
@@ -327,15 +393,37 @@ class MilvusStore:
     def read_info(self) -> IndexInfo | None:
         if not self.exists():
             return None
-        rows = self._call(
-            "query", self.meta, filter='key == "info"', output_fields=["value"], consistency_level=CONSISTENCY
-        )
+        try:
+            rows = self._read_info_rows()
+        except StoreError as exc:
+            message = str(exc).lower()
+            if not self.location.is_server or (
+                "index not found" not in message and "not loaded" not in message
+            ):
+                raise
+            # another process is creating this index right now: the info row is written only after every
+            # collection is indexed and loaded, so a meta collection without its index has no row yet
+            if "index not found" in message:
+                return None
+            self._call("load_collection", self.meta)
+            rows = self._read_info_rows()
         if not rows:
             return None
         info = IndexInfo(**json.loads(rows[0]["value"]))
         self._dim = info.dim
         self._info = info
         return info
+
+    def _read_info_rows(self) -> list[dict[str, Any]]:
+        return list(
+            self._call(
+                "query",
+                self.meta,
+                filter='key == "info"',
+                output_fields=["value"],
+                consistency_level=CONSISTENCY,
+            )
+        )
 
     def write_info(self, info: IndexInfo) -> None:
         row = {"key": "info", "value": json.dumps(info.__dict__), "placeholder": PLACEHOLDER}
