@@ -61,7 +61,7 @@ def machine_line(device: str, dtype: str = "auto") -> str:
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return (
         f"{cpu}, {os.cpu_count()} cores, {mem / 2**30:.0f} GiB RAM ({_meminfo('MemAvailable') / 2**30:.0f} "
-        f"GiB available at start); {kind}; torch {kinds}; load average {load}"
+        f"GiB available at start); {kind}; torch {kinds}; load average at the start {load}"
     )
 
 
@@ -236,8 +236,9 @@ def measure(row: Row, embedder: Any, pdf: Path, batch_sizes: list[int], work: Pa
         row.pipeline = report.pages_added / (time.perf_counter() - started)
 
 
-def print_table(rows: list[Row], batch_sizes: list[int], device: str, dtype: str = "auto") -> None:
-    print(f"machine: {machine_line(device, dtype)}")
+def print_table(rows: list[Row], batch_sizes: list[int], machine: str) -> None:
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"machine: {machine}; load average at the end {load}")
     print("pages: generated samples (pagelens.samples); weights: random (speed only, no retrieval quality)")
     print()
     heads = " | ".join(f"model-only b={b}" for b in batch_sizes)
@@ -297,6 +298,7 @@ def main() -> int:
     dtype = resolve_dtype(args.dtype, device)
     dtype_name = str(dtype).removeprefix("torch.")
     start_rss_watchdog(args.max_rss_gib)
+    machine = machine_line(device, args.dtype)
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     specs = [("model", args.model)] if args.model else [tuple(r.split(":", 1)) for r in args.rows.split(",")]
     work = Path(tempfile.mkdtemp(prefix="pagelens-pipeline-"))
@@ -323,7 +325,7 @@ def main() -> int:
             row.peak_rss = _peak_rss()
             print(f"{row.name}: {row}", file=sys.stderr)
             del embedder
-        print_table(rows, batch_sizes, device, args.dtype)
+        print_table(rows, batch_sizes, machine)
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
