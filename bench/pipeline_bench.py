@@ -46,6 +46,7 @@ class Row:
     tokens: float | None = None
     default_batch: int | None = None
     model_only: dict[int, float] = field(default_factory=dict)  # batch size -> pages/s
+    cpu_per_page: float | None = None  # process CPU seconds a page, model-only at the first batch size
     pipeline: float | None = None  # pages/s end to end at default_batch
     pages: int = 0
     dtype: str = ""
@@ -222,12 +223,14 @@ def measure(row: Row, embedder: Any, pdf: Path, batch_sizes: list[int], work: Pa
     for batch in batch_sizes:
         if batch > len(images) and batch != batch_sizes[0]:
             continue
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         vectors = []
         for i in range(0, len(images), batch):
             embedder.batch_size = batch
             vectors += embedder.embed_images(images[i : i + batch])
         row.model_only[batch] = len(images) / (time.perf_counter() - started)
+        if row.cpu_per_page is None:  # CPU time is steadier than wall time on a shared machine
+            row.cpu_per_page = (time.process_time() - cpu) / len(images)
         row.tokens = statistics.mean(len(v) for v in vectors)
     embedder.batch_size = row.default_batch
     with pagelens.open(work / f"index-{row.name.replace(':', '-')}", embedder=embedder) as index:
@@ -244,16 +247,16 @@ def print_table(rows: list[Row], batch_sizes: list[int], machine: str) -> None:
     heads = " | ".join(f"model-only b={b}" for b in batch_sizes)
     print(
         f"| row | dtype | parameters | vectors/page | default batch | {heads} | end to end (pages/s) | pages "
-        "| row wall time | peak RSS |"
+        "| model CPU s/page | row wall time | peak RSS |"
     )
-    print("|---|---|---:|---:|---:|" + "---:|" * len(batch_sizes) + "---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|" + "---:|" * len(batch_sizes) + "---:|---:|---:|---:|---:|")
     for row in rows:
         params = f"{row.params / 1e9:.2f}B" if row.params else ("tiny" if row.name.startswith("tiny") else "")
         if row.note:
             print(
                 f"| {row.name} | {row.dtype} | {params} | | | "
                 + " | ".join("" for _ in batch_sizes)
-                + f" | {row.note} | | | |"
+                + f" | {row.note} | | | | |"
             )
             continue
         cells = " | ".join(f"{row.model_only[b]:.3g}" if b in row.model_only else "" for b in batch_sizes)
@@ -261,14 +264,17 @@ def print_table(rows: list[Row], batch_sizes: list[int], machine: str) -> None:
         tokens = f"{row.tokens:.0f}" if row.tokens is not None else ""
         wall = f"{row.seconds:.0f} s" if row.seconds is not None else ""
         rss = f"{row.peak_rss / 2**30:.1f} GiB" if row.peak_rss else ""
+        cpu = f"{row.cpu_per_page:.0f}" if row.cpu_per_page is not None else ""
         print(
             f"| {row.name} | {row.dtype} | {params} | {tokens} | {row.default_batch} | {cells} | {pipeline} "
-            f"| {row.pages} | {wall} | {rss} |"
+            f"| {row.pages} | {cpu} | {wall} | {rss} |"
         )
     print()
     print("pages/s, higher is better; model-only = forward passes on pre-rendered pages (the ceiling);")
     print("end to end = Index.add on a PDF of those pages (worker rendering + model + background store);")
-    print("peak RSS = this process' resident high-water mark after the row (cumulative over its rows).")
+    print("model CPU s/page = process CPU time (all threads) per page, model-only at the first batch size:")
+    print("steadier than pages/s when other processes share the cores; peak RSS = this process' resident")
+    print("high-water mark after the row (cumulative over its rows).")
 
 
 def main() -> int:
