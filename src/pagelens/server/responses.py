@@ -8,18 +8,20 @@ from urllib.parse import quote
 from fastapi import Path, Query
 
 from pagelens.results import Hit
+from pagelens.server.schemas import MAX_QUERY_CHARS as MAX_QUERY_CHARS  # re-exported for the routes
 from pagelens.server.schemas import ErrorBody, SearchResult
 
 MAX_K = 100
-MAX_QUERY_CHARS = 2000
 MAX_PAGE_ID = 2**63 - 1
 
 _ERROR_TEXT = {
-    400: "bad request (e.g. an empty query)",
+    400: "bad request: an empty query, or a filter that cannot apply here; the message starts with the "
+    "parameter's name (e.g. `pages: page range must be 1-based and ordered, got 4-2`, `where: no indexed "
+    "page has the metadata key 'yeer'`)",
     401: "missing or wrong bearer token",
     404: "no such page or document",
     409: "the index is busy or built with another model",
-    413: "upload larger than the limit",
+    413: "upload larger than the limit, or too many queries in one request",
     415: "unsupported file type",
     422: "invalid parameters, or a file that cannot be read (the message names the file and reason)",
     503: "the model or the index store is unavailable",

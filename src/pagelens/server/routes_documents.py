@@ -67,6 +67,7 @@ def documents_router(service: IndexService, max_upload_bytes: int) -> APIRouter:
                     size=d.size,
                     indexed_at=d.indexed_at,
                     first_page_id=str(first_pages[d.content_hash]) if d.content_hash in first_pages else None,
+                    metadata=d.metadata or {},
                 )
                 for d in sorted(documents, key=lambda d: d.path)
             ]
@@ -78,10 +79,12 @@ def documents_router(service: IndexService, max_upload_bytes: int) -> APIRouter:
             min_length=1, max_length=MAX_PATH_CHARS, description="a path from GET /api/documents"
         ),
     ) -> DocumentPagesResponse:
-        """The pages of one indexed document, in order."""
-        pages = service.document_pages(path)
+        """One indexed document: its metadata and its pages, in order."""
+        document, pages = service.document(path)
         return DocumentPagesResponse(
             path=path,
+            name=os.path.basename(path) or path,
+            metadata=document.metadata or {},
             pages=[
                 PageOut(
                     page=p.page,

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
+
+from pagelens.server.filter_params import MAX_CANDIDATES, MAX_FILTER_CHARS, MAX_FILTER_VALUES, PAGES_PATTERN
+
+MAX_QUERIES = 32  # queries in one POST /api/search_many
+MAX_QUERY_CHARS = 2000
 
 
 class ErrorBody(BaseModel):
@@ -40,6 +45,36 @@ class SearchResponse(BaseModel):
     results: list[SearchResult]
 
 
+class SearchManyRequest(BaseModel):
+    """Several text queries with one k, mode and set of filters (the filters mean what they mean as
+    GET /api/search query parameters)."""
+
+    queries: list[Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS, pattern=r"\S")]] = Field(
+        min_length=1,
+        json_schema_extra={"maxItems": MAX_QUERIES},  # enforced by the route: more is a 413
+        description=f"text queries, 1 to {MAX_QUERIES} (more: 413)",
+    )
+    k: int = Field(5, ge=1, le=100, description="number of results per query")
+    mode: Literal["visual", "text", "hybrid"] | None = Field(
+        None, description="visual, text or hybrid; default hybrid where the index has text"
+    )
+    path: list[Annotated[str, Field(max_length=MAX_FILTER_CHARS)]] = Field(
+        default_factory=list,
+        max_length=MAX_FILTER_VALUES,
+        description="globs or prefixes of document paths (any one)",
+    )
+    pages: str | None = Field(None, pattern=PAGES_PATTERN, description="a 1-based page range, N or A-B")
+    where: list[Annotated[str, Field(max_length=MAX_FILTER_CHARS)]] = Field(
+        default_factory=list,
+        max_length=MAX_FILTER_VALUES,
+        description="metadata conditions KEY=VALUE, KEY>=VALUE, ...",
+    )
+    exact: bool = Field(False, description="score every page exactly")
+    candidates: int | None = Field(None, ge=1, le=MAX_CANDIDATES, description="pages scored exactly")
+
+    model_config = {"extra": "forbid"}
+
+
 class DocumentOut(BaseModel):
     path: str
     name: str
@@ -49,6 +84,7 @@ class DocumentOut(BaseModel):
     size: int = 0
     indexed_at: float = 0.0
     first_page_id: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict, description="the document's metadata (sidecar)")
 
 
 class DocumentsResponse(BaseModel):
@@ -64,6 +100,8 @@ class PageOut(BaseModel):
 
 class DocumentPagesResponse(BaseModel):
     path: str
+    name: str = ""
+    metadata: dict[str, Any] = Field(default_factory=dict, description="the document's metadata (sidecar)")
     pages: list[PageOut]
 
 

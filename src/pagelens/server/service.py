@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pagelens.errors import NotFoundError
 from pagelens.results import Hit, IngestReport
+from pagelens.server.filter_params import NO_FILTERS, SearchFilters, matches_nothing
 from pagelens.server.overlay import SimilarityMap, patch_grid, similarity_map
 from pagelens.server.render import PAGE, ImageCache, RenderedImage, Variant, render_page
 from pagelens.store.records import DocumentRecord, PageRecord
@@ -43,19 +44,57 @@ class IndexService:
         self.upload_dir = Path(index.location.local_dir) / "uploads"
 
     # ---- searching --------------------------------------------------------------------------------------
-    def search_text(self, query: str, k: int, mode: str | None = None) -> list[Hit]:
+    def search_text(
+        self, query: str, k: int, mode: str | None = None, filters: SearchFilters = NO_FILTERS
+    ) -> list[Hit]:
         with self.lock:
-            return self.index.search(query, k=k, mode=mode)
+            spec = self._filter(filters)
+            if matches_nothing(spec):
+                return []
+            return self.index.search(
+                query, k=k, mode=mode, exact=filters.exact, filter=spec, candidates=filters.candidates
+            )
 
-    def search_image(self, image: Image.Image, k: int) -> list[Hit]:
+    def search_many(
+        self, queries: list[str], k: int, mode: str | None = None, filters: SearchFilters = NO_FILTERS
+    ) -> list[list[Hit]]:
         with self.lock:
-            return self.index.search(image, k=k)
+            spec = self._filter(filters)
+            if matches_nothing(spec):
+                return [[] for _ in queries]
+            return self.index.search_many(
+                queries, k=k, mode=mode, exact=filters.exact, filter=spec, candidates=filters.candidates
+            )
 
-    def similar(self, page_id: int, k: int) -> tuple[str, list[Hit]]:
+    def search_image(self, image: Image.Image, k: int, filters: SearchFilters = NO_FILTERS) -> list[Hit]:
+        with self.lock:
+            spec = self._filter(filters)
+            if matches_nothing(spec):
+                return []
+            return self.index.search(
+                image, k=k, exact=filters.exact, filter=spec, candidates=filters.candidates
+            )
+
+    def similar(self, page_id: int, k: int, filters: SearchFilters = NO_FILTERS) -> tuple[str, list[Hit]]:
         with self.lock:
             page = self._page(page_id)
-            hits = self.index.similar(page_id, k=k)
+            spec = self._filter(filters)
+            hits = (
+                []
+                if matches_nothing(spec)
+                else self.index.similar(
+                    page_id, k=k, exact=filters.exact, filter=spec, candidates=filters.candidates
+                )
+            )
         return f"{page.path}#page={page.record.page}", hits
+
+    def _filter(self, filters: SearchFilters) -> dict[str, Any] | None:
+        """The library filter for `filters` on this index (the lock is held). An empty index has no pages to
+        filter: the search answers [] without one."""
+        if self.index.info.dim is None or filters == NO_FILTERS:
+            return None
+        catalog = self.index.catalog
+        return filters.spec(catalog.documents, (r.metadata or {} for r in catalog.by_id.values()))
 
     # ---- pages ------------------------------------------------------------------------------------------
     def _page(self, page_id: int) -> PageInfo:
@@ -111,13 +150,14 @@ class IndexService:
                 first[record.content_hash] = record
         return documents, {content: record.page_id for content, record in first.items()}
 
-    def document_pages(self, path: str) -> list[PageRecord]:
+    def document(self, path: str) -> tuple[DocumentRecord, list[PageRecord]]:
+        """One indexed document (its record, with metadata) and its pages in order."""
         with self.lock:
             document = self._document(path)
             if document.status != "indexed":
                 raise NotFoundError(f"{path} failed to index: {document.reason}")
             pages = [p for p in self.index.catalog.pages if p.content_hash == document.content_hash]
-        return sorted(pages, key=lambda p: p.page)
+        return document, sorted(pages, key=lambda p: p.page)
 
     def _document(self, path: str) -> DocumentRecord:
         for document in self.index.documents():
