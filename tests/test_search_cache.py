@@ -40,7 +40,7 @@ def test_default_search_prunes_and_keeps_recall_on_unseen_data(tmp_path: Path) -
                     assert hit.score == pytest.approx(
                         next(h.score for h in exact if h.page_id == hit.page_id)
                     )
-        assert max(scored) < 800 / 4, scored  # it prunes
+        assert max(scored) <= 800 / 2 and np.mean(scored) < 800 / 4, scored  # it prunes
         # a small budget on purpose: queries mixing two pages of one topic have flat scores
         assert np.mean(recalls) >= 0.95 and min(recalls) >= 0.7, recalls
         # scores are MaxSim over the stored (bfloat16) vectors
