@@ -22,6 +22,8 @@ def test_export_import_round_trip_gives_identical_search(fake_index, docs_copy: 
     source.add([docs_copy])
     query = source.embedder.embed_queries(["financial chart revenue"])[0]
     before = [(h.path, h.page, h.page_id, h.score) for h in source.search_embedding(query, k=10)]
+    text_before = [(h.path, h.page, h.snippet) for h in source.search("revenue", k=5, mode="text")]
+    assert text_before  # the samples have a text layer: the export must carry it
     status_before = source.status()
     report = source.export(tmp_path / "export")
     assert (report.documents, report.pages) == (3, 14)
@@ -34,6 +36,9 @@ def test_export_import_round_trip_gives_identical_search(fake_index, docs_copy: 
         assert (imported.documents, imported.pages) == (3, 14)
         after = [(h.path, h.page, h.page_id, h.score) for h in target.search_embedding(query, k=10)]
         assert [h[:3] for h in after] == [h[:3] for h in before]
+        assert [
+            (h.path, h.page, h.snippet) for h in target.search("revenue", k=5, mode="text")
+        ] == text_before
         np.testing.assert_allclose([h[3] for h in after], [h[3] for h in before], rtol=1e-6)  # float32 sums
         status = target.status()
         assert (status.model, status.pages, status.vectors) == (

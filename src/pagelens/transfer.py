@@ -4,7 +4,8 @@ An export is a folder:
 - `manifest.json`: format, version, model id, dim, schema version, counts;
 - `documents.parquet`: one row per path (status, reason, content hash, metadata as JSON);
 - `pages.parquet`: one row per page, its vectors as little-endian bytes (`n_vectors x dim`) of the manifest's
-  `vector_dtype`: bfloat16 (version 2; kept as uint16 bits) or float16 (version 1 exports, still read).
+  `vector_dtype`: bfloat16 (version 2; kept as uint16 bits) or float16 (version 1 exports, still read), and
+  its text (the `text` column; exports made before text search have none, and their pages import without).
 Written and read in batches, so an index larger than memory moves too.
 """
 
@@ -30,8 +31,8 @@ FORMAT = "pagelens-export"
 VERSION = 2
 READABLE_VERSIONS = (1, 2)
 PAGE_COLUMNS = [
-    f.name for f in fields(PageRecord) if f.name != "vectors_ref"
-]  # where, is the target's business
+    f.name for f in fields(PageRecord) if f.name not in {"vectors_ref", "text"}
+]  # where the vectors are is the target's business; the text is read from the text index
 BATCH_PAGES = 128
 
 
@@ -80,6 +81,7 @@ def export_index(store: MilvusStore, info: IndexInfo, folder: Path) -> TransferR
             ("height", pa.int64()),
             ("metadata", pa.string()),
             ("vectors", pa.binary()),
+            ("text", pa.string()),
         ]
     )
     with pa.parquet.ParquetWriter(folder / "pages.parquet", schema) as writer:
@@ -88,11 +90,13 @@ def export_index(store: MilvusStore, info: IndexInfo, folder: Path) -> TransferR
             batch = pages[start : start + BATCH_PAGES]
             vectors = store.fetch_vectors(batch, info.dim)
             complete = [p for p in batch if p.page_id in vectors]
+            texts = store.text_index.texts([p.page_id for p in complete])
             writer.write_table(
                 pa.table(
                     {
                         **_columns(complete, PAGE_COLUMNS),
                         "vectors": [bfloat16.encode(vectors[p.page_id]).tobytes() for p in complete],
+                        "text": [texts.get(p.page_id, "") for p in complete],
                     },
                     schema=schema,
                 )
@@ -156,6 +160,7 @@ def _page_batches(folder: Path, dim: int, vector_dtype: str) -> Iterator[list[St
                     width=row["width"],
                     height=row["height"],
                     metadata=json.loads(row["metadata"]),
+                    text=row.get("text") or "",
                 ),
                 decode(row["vectors"], dim),
             )
