@@ -111,6 +111,11 @@ def test_where_filters_and_explains_what_cannot_match(client: TestClient) -> Non
     for bad in ("no operator", "a b=1", "year=NaN"):
         message = _error(client.get("/api/search", params={"q": "x", "where": bad}), 400)
         assert message.startswith("where: "), message
+    # bounded by the schema: 20 values of up to 1,000 characters each
+    assert _error(client.get("/api/search", params={"q": "x", "where": ["year=1"] * 21}), 422).startswith(
+        "where"
+    )
+    assert _error(client.get("/api/search", params={"q": "x", "path": "p" * 1001}), 422).startswith("path")
 
 
 def test_exact_and_candidates_reach_the_retriever(client: TestClient, index: pagelens.Index) -> None:

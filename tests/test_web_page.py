@@ -1,5 +1,6 @@
 """The web page in headless Chromium (Debian's `chromium`, driven by the `playwright` package): token prompt,
-search, thumbnails, the page viewer with its match map, similar pages, image search, upload, phone layout.
+search, thumbnails, the page viewer with its match map and the document's metadata, path and page-range filters
+in the URL, similar pages, image search, upload, phone layout.
 
 Skipped when chromium or playwright is missing. Saves screenshots (search, page overlay, phone) to a temp
 folder, or to $PAGELENS_SCREENSHOTS: the README's come from `PAGELENS_SCREENSHOTS=docs/screenshots`.
@@ -7,6 +8,7 @@ folder, or to $PAGELENS_SCREENSHOTS: the README's come from `PAGELENS_SCREENSHOT
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -37,6 +39,7 @@ pytestmark = pytest.mark.e2e  # a browser against a live server
 # Screenshots go to a temp folder; PAGELENS_SCREENSHOTS=docs/screenshots refreshes the README's ones.
 SCREENSHOTS = Path(os.environ.get("PAGELENS_SCREENSHOTS") or tempfile.mkdtemp(prefix="pagelens-shots-"))
 TOKEN = "web-token"
+REPORT_METADATA = {"year": 2024, "department": "finance"}
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -73,6 +76,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Iterator[
     docs.mkdir()
     for name in SAMPLES:  # every sample: 22 pages in 6 documents
         shutil.copy(samples / name, docs / name)
+    (docs / f"{REPORT}.json").write_text(json.dumps(REPORT_METADATA))  # a metadata sidecar
     index = pagelens.open(folder / "index", embedder=FakeEmbedder())
     index.add([docs], progress=False)
     with socket.socket() as sock:
@@ -170,6 +174,85 @@ def test_search_view_overlay_and_similar(page: Any, server: str) -> None:
     wait_js(
         page, "document.querySelector('#results-title').textContent.includes('late interaction retrieval')"
     )
+
+
+CARDS = """() => [...document.querySelectorAll('#results .card')].map((card) => ({
+  doc: card.querySelector('.doc').textContent, page: Number(card.querySelector('.page').textContent.slice(3)),
+  metadata: Object.fromEntries([...card.querySelectorAll('.metadata div')].map(
+    (pair) => [pair.querySelector('dt').textContent, pair.querySelector('dd').textContent])),
+}))"""
+RESULTS_TITLE = "document.querySelector('#results-title').textContent"
+
+
+def test_filters_in_the_url_and_document_metadata(page: Any, server: str) -> None:
+    # a shared link with filters: the inputs show them, the results obey them
+    page.goto(f"{server}/?token={TOKEN}&q=revenue&k=20&path={REPORT}&pages=2-4")
+    wait_js(page, THUMBS_LOADED, 3)
+    assert page.input_value("#filter-path") == REPORT and page.input_value("#filter-pages") == "2-4"
+    cards = page.evaluate(CARDS)
+    assert sorted((c["doc"], c["page"]) for c in cards) == [(REPORT, 2), (REPORT, 3), (REPORT, 4)]
+    assert cards[0]["metadata"] == {"year": "2024", "department": "finance"}  # the result's metadata
+    assert "pages 2-4" in page.evaluate(RESULTS_TITLE)
+
+    # the viewer shows the document's metadata (from the document route)
+    page.locator("#results .card .thumb").first.click()
+    page.wait_for_selector("#viewer-document", state="visible")
+    assert page.locator("#viewer-document-pages").inner_text() == f"{REPORT}: 6 page(s)"
+    assert page.locator("#viewer-metadata").inner_text().split() == ["year", "2024", "department", "finance"]
+    wait_js(
+        page,
+        "document.querySelector('#viewer-image').complete && document.querySelector('#viewer-image').naturalWidth > 0",
+    )
+    page.screenshot(path=str(SCREENSHOTS / "filters-metadata.png"))
+    page.click("#viewer-close")
+
+    # typed filters go into the URL, and Back brings the previous ones back
+    page.fill("#filter-path", "*paper*")
+    page.fill("#filter-pages", "1")
+    page.press("#filter-pages", "Enter")
+    url_filters = "(() => { const p = new URLSearchParams(location.search); return [p.get('path'), p.get('pages')]; })()"
+    wait_js(page, f"JSON.stringify({url_filters}) === JSON.stringify(['*paper*', '1'])")
+    wait_js(page, f"{RESULTS_TITLE}.includes('in *paper*, pages 1')")
+    wait_js(page, THUMBS_LOADED, 1)
+    assert [(c["doc"], c["page"]) for c in page.evaluate(CARDS)] == [("retrieval_paper.pdf", 1)]
+    assert page.evaluate(CARDS)[0]["metadata"] == {}  # no sidecar: no metadata chips
+    page.go_back()
+    wait_js(page, "document.querySelector('#filter-pages').value === '2-4'")
+    assert page.input_value("#filter-path") == REPORT
+    wait_js(page, f"{RESULTS_TITLE}.endsWith('(in {REPORT}, pages 2-4)')")
+    wait_js(page, THUMBS_LOADED, 3)
+
+    # "Similar" keeps the filters; a backwards range is refused with the API's message
+    first_id = page.locator("#results .card").first.get_attribute("data-page-id")
+    page.locator("#results .card .similar").first.click()
+    wait_js(page, f"{RESULTS_TITLE}.startsWith('Pages like')")
+    assert f"similar={first_id}" in page.url and "pages=2-4" in page.url
+    wait_js(page, THUMBS_LOADED, 2)
+    assert {(c["doc"], c["page"]) for c in page.evaluate(CARDS)} <= {(REPORT, 2), (REPORT, 3), (REPORT, 4)}
+    page.fill("#q", "revenue")
+    page.fill("#filter-pages", "4-2")
+    page.press("#q", "Enter")
+    wait_js(page, "document.querySelector('#message').classList.contains('error')")
+    assert page.locator("#message").inner_text().startswith("pages: ")
+    assert "4-2" in page.locator("#message").inner_text()
+    page.problems[:] = [
+        p for p in page.problems if "status of 400" not in p
+    ]  # the refused request's log line
+
+    # "Clear filters", then "Only this document" from the viewer
+    page.click("#filter-clear")
+    wait_js(page, "!location.search.includes('pages=') && !location.search.includes('path=')")
+    wait_js(page, f"{RESULTS_TITLE} === 'Results for “revenue”'")
+    wait_js(page, THUMBS_LOADED, 4)
+    assert len({c["doc"] for c in page.evaluate(CARDS)}) > 1
+    page.locator("#results .card", has_text="retrieval_paper.pdf").first.locator(".thumb").click()
+    page.wait_for_selector("#viewer[open]")
+    page.click("#viewer-only-document")
+    wait_js(page, "location.search.includes('path=')")
+    wait_js(page, f"{RESULTS_TITLE}.endsWith('/retrieval_paper.pdf)')")
+    wait_js(page, THUMBS_LOADED, 4)
+    assert {c["doc"] for c in page.evaluate(CARDS)} == {"retrieval_paper.pdf"}
+    assert page.input_value("#filter-path").endswith("/retrieval_paper.pdf")
 
 
 def test_shared_link_with_token_and_query(page: Any, server: str) -> None:

@@ -70,7 +70,10 @@ def error_response(status: int, message: str, **extra: Any) -> JSONResponse:
 def _validation_message(errors: list[dict[str, Any]]) -> str:
     parts = []
     for item in errors[:5]:
-        where = ".".join(str(p) for p in item.get("loc", ()) if p not in ("query", "path", "body"))
+        loc = list(item.get("loc", ()))
+        if loc and loc[0] in ("query", "path", "body", "header"):  # where it came from, not its name
+            loc = loc[1:]
+        where = ".".join(str(p) for p in loc)
         parts.append(f"{where}: {item.get('msg', 'invalid')}" if where else str(item.get("msg", "invalid")))
     return "; ".join(parts) or "invalid request"
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Query
+from pydantic import Field
 
 from pagelens.errors import UsageError
 from pagelens.search.filters import Filter, explain_no_match, parse_pages, parse_where
@@ -22,7 +23,7 @@ MAX_FILTER_CHARS = 1000  # one path= or where= value
 MAX_CANDIDATES = 100_000
 # The syntax of `--pages`: N or A-B, 1-based. Order (4-2) is checked when the filter is built.
 PAGES_PATTERN = r"^[1-9][0-9]{0,8}(-[1-9][0-9]{0,8})?$"
-PARAMETERS = ("path", "pages", "where", "exact", "candidates")
+FilterValue = Annotated[str, Field(max_length=MAX_FILTER_CHARS)]
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ def filter_query() -> Any:
     """A FastAPI dependency: the filter query parameters of the GET/POST search routes."""
 
     def dependency(
-        path: list[str] = Query(
+        path: list[FilterValue] = Query(
             [],
             max_length=MAX_FILTER_VALUES,
             description="only documents whose path matches this glob or starts with this prefix "
@@ -135,7 +136,7 @@ def filter_query() -> Any:
             description="only pages in this 1-based range: N or A-B (like `--pages`); a backwards range "
             "such as 4-2 is a 400",
         ),
-        where: list[str] = Query(
+        where: list[FilterValue] = Query(
             [],
             max_length=MAX_FILTER_VALUES,
             description="a metadata condition KEY=VALUE, KEY!=VALUE, KEY>=VALUE, ... (like `--where`; "

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from pagelens.server.filter_params import MAX_CANDIDATES, MAX_FILTER_CHARS, MAX_FILTER_VALUES, PAGES_PATTERN
+from pagelens.server.filter_params import MAX_CANDIDATES, MAX_FILTER_VALUES, PAGES_PATTERN, FilterValue
 
 MAX_QUERIES = 32  # queries in one POST /api/search_many
 MAX_QUERY_CHARS = 2000
@@ -58,13 +58,13 @@ class SearchManyRequest(BaseModel):
     mode: Literal["visual", "text", "hybrid"] | None = Field(
         None, description="visual, text or hybrid; default hybrid where the index has text"
     )
-    path: list[Annotated[str, Field(max_length=MAX_FILTER_CHARS)]] = Field(
+    path: list[FilterValue] = Field(
         default_factory=list,
         max_length=MAX_FILTER_VALUES,
         description="globs or prefixes of document paths (any one)",
     )
     pages: str | None = Field(None, pattern=PAGES_PATTERN, description="a 1-based page range, N or A-B")
-    where: list[Annotated[str, Field(max_length=MAX_FILTER_CHARS)]] = Field(
+    where: list[FilterValue] = Field(
         default_factory=list,
         max_length=MAX_FILTER_VALUES,
         description="metadata conditions KEY=VALUE, KEY>=VALUE, ...",

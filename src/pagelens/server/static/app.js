@@ -19,7 +19,10 @@
     viewerImage: $("viewer-image"), viewerOverlay: $("viewer-overlay"), overlayToggle: $("overlay-toggle"),
     overlayLabel: $("overlay-label"), viewerSimilar: $("viewer-similar"), viewerClose: $("viewer-close"),
     tokenDialog: $("token-dialog"), tokenInput: $("token-input"), tokenError: $("token-error"),
-    dropVeil: $("drop-veil"),
+    dropVeil: $("drop-veil"), filterPath: $("filter-path"), filterPages: $("filter-pages"),
+    filterClear: $("filter-clear"), viewerDocument: $("viewer-document"),
+    viewerDocumentPages: $("viewer-document-pages"), viewerMetadata: $("viewer-metadata"),
+    viewerOnlyDocument: $("viewer-only-document"),
   };
   const state = { queryImage: null, maxUpload: null, viewing: null, blobUrls: new Set(), requestId: 0 };
 
@@ -192,6 +195,7 @@
     similar.addEventListener("click", () => runSimilar(item.page_id, true));
     row.append(similar);
     meta.append(doc, row);
+    if (item.metadata && Object.keys(item.metadata).length) meta.append(metadataNode(item.metadata, 4));
     if (item.snippet) meta.append(snippetNode(item.snippet));
     card.append(open, meta);
     return card;
@@ -223,6 +227,25 @@
     return node;
   }
 
+  // Metadata as <dl> chips, built from text nodes only (values are the user's own data).
+  function metadataNode(metadata, limit) {
+    const list = document.createElement("dl");
+    list.className = "metadata";
+    const entries = Object.entries(metadata || {});
+    for (const [key, value] of entries.slice(0, limit || entries.length)) {
+      const pair = document.createElement("div");
+      const term = document.createElement("dt");
+      term.textContent = key;
+      const text = typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
+      const detail = document.createElement("dd");
+      detail.textContent = text;
+      detail.title = `${key}: ${text}`;
+      pair.append(term, detail);
+      list.append(pair);
+    }
+    return list;
+  }
+
   function showResults(title, items, context) {
     clearResults();
     els.title.textContent = title;
@@ -231,6 +254,37 @@
   }
 
   // ---- searching ----------------------------------------------------------------------------------------
+  // The path and page-range filters: what the inputs hold, as query parameters (empty ones left out).
+  function filterParams() {
+    const params = {};
+    const path = els.filterPath.value.trim();
+    const pages = els.filterPages.value.replace(/\s+/g, "");
+    if (path) params.path = path;
+    if (pages) params.pages = pages;
+    return params;
+  }
+
+  function showFilters(params) {
+    els.filterPath.value = params.get("path") || "";
+    els.filterPages.value = params.get("pages") || "";
+    markFilters();
+  }
+
+  function markFilters() {
+    els.filterPath.classList.toggle("active", Boolean(els.filterPath.value.trim()));
+    els.filterPages.classList.toggle("active", Boolean(els.filterPages.value.trim()));
+    els.filterClear.hidden = !(els.filterPath.value.trim() || els.filterPages.value.trim());
+  }
+
+  function filterTitle(filters) {
+    const parts = [];
+    if (filters.path) parts.push(`in ${filters.path}`);
+    if (filters.pages) parts.push(`pages ${filters.pages}`);
+    return parts.length ? ` (${parts.join(", ")})` : "";
+  }
+
+  const query = (params) => new URLSearchParams(params).toString();
+
   function setUrl(params, push) {
     const search = new URLSearchParams(params).toString();
     const target = search ? `/?${search}` : "/";
@@ -250,16 +304,19 @@
     }
   }
 
-  function runText(query, push) {
+  function runText(text, push) {
     const k = els.k.value;
-    const params = state.mode ? { q: query, k, mode: state.mode } : { q: query, k };
+    const filters = filterParams();
+    const params = { q: text, k, ...(state.mode ? { mode: state.mode } : {}), ...filters };
     setUrl(params, push);
-    els.q.value = query;
-    document.title = `${query} · pagelens`;
+    els.q.value = text;
+    state.lastQuery = text;
+    markFilters();
+    document.title = `${text} · pagelens`;
     return guarded(async (current) => {
-      const body = await apiJson(`/api/search?${new URLSearchParams(params)}`);
+      const body = await apiJson(`/api/search?${query(params)}`);
       if (!current()) return;
-      showResults(`Results for “${body.query}”`, body.results, { query, queryType: "text" });
+      showResults(`Results for “${body.query}”${filterTitle(filters)}`, body.results, { query: text, queryType: "text" });
     });
   }
 
@@ -270,22 +327,25 @@
     return guarded(async (current) => {
       const form = new FormData();
       form.append("image", file, file.name || "pasted.png");
-      const body = await apiJson(`/api/search/image?k=${encodeURIComponent(k)}`, { method: "POST", body: form });
+      const filters = filterParams();
+      const body = await apiJson(`/api/search/image?${query({ k, ...filters })}`, { method: "POST", body: form });
       if (!current()) return;
-      showResults(`Pages that look like ${body.query}`, body.results, { queryType: "image" });
+      showResults(`Pages that look like ${body.query}${filterTitle(filters)}`, body.results, { queryType: "image" });
     });
   }
 
   function runSimilar(pageId, push) {
     const k = els.k.value;
     if (els.viewer.open) els.viewer.close();
-    setUrl({ similar: pageId, k }, push);
+    const filters = filterParams();
+    setUrl({ similar: pageId, k, ...filters }, push);
+    markFilters();
     document.title = "Similar pages · pagelens";
     return guarded(async (current) => {
-      const body = await apiJson(`/api/similar/${encodeURIComponent(pageId)}?k=${encodeURIComponent(k)}`);
+      const body = await apiJson(`/api/similar/${encodeURIComponent(pageId)}?${query({ k, ...filters })}`);
       if (!current()) return;
       const [path, page] = body.query.split("#page=");
-      showResults(`Pages like ${baseName(path)} p. ${page}`, body.results, { queryType: "page" });
+      showResults(`Pages like ${baseName(path)} p. ${page}${filterTitle(filters)}`, body.results, { queryType: "page" });
     });
   }
 
@@ -319,8 +379,28 @@
     const canOverlay = context.queryType === "text" && Boolean(item.overlay_url);
     els.overlayLabel.hidden = !canOverlay;
     els.overlayToggle.checked = false;
+    els.viewerOnlyDocument.hidden = !item.path;
     els.viewer.showModal();
     loadImage(els.viewerImage, item.page_url);
+    showDocumentInfo(item);
+  }
+
+  // The document of the page in the viewer: its page count and metadata, from the document route.
+  async function showDocumentInfo(item) {
+    const viewing = state.viewing;
+    els.viewerDocument.hidden = true;
+    els.viewerMetadata.replaceChildren();
+    if (!item.path) return;
+    try {
+      const body = await apiJson(`/api/documents/pages?${query({ path: item.path })}`);
+      if (state.viewing !== viewing) return;
+      els.viewerDocumentPages.textContent = `${body.name || baseName(body.path)}: ${body.pages.length} page(s)`
+        + (Object.keys(body.metadata || {}).length ? "" : ", no metadata");
+      els.viewerMetadata.replaceChildren(...metadataNode(body.metadata).childNodes);
+      els.viewerDocument.hidden = false;
+    } catch (_) {
+      els.viewerDocument.hidden = true;  // e.g. a page found through another copy's path: the page still shows
+    }
   }
 
   async function toggleOverlay() {
@@ -371,7 +451,9 @@
         refreshStatus();
       } catch (error) { showMessage(error.message, true); }
     });
-    row.append(open, info, remove);
+    row.append(open, info);
+    if (Object.keys(doc.metadata || {}).length) row.append(metadataNode(doc.metadata, 6));
+    row.append(remove);
     return row;
   }
 
@@ -497,6 +579,23 @@
   els.overlayToggle.addEventListener("change", toggleOverlay);
   els.viewerClose.addEventListener("click", () => els.viewer.close());
   els.viewerSimilar.addEventListener("click", () => state.viewing && runSimilar(state.viewing.item.page_id, true));
+  els.viewerOnlyDocument.addEventListener("click", () => {
+    if (!state.viewing || !state.viewing.item.path) return;
+    els.filterPath.value = state.viewing.item.path;
+    els.viewer.close();
+    markFilters();
+    const text = els.q.value.trim() || state.lastQuery;
+    if (text && !state.queryImage) runText(text, true);
+  });
+  for (const input of [els.filterPath, els.filterPages]) input.addEventListener("input", markFilters);
+  els.filterClear.addEventListener("click", () => {
+    els.filterPath.value = "";
+    els.filterPages.value = "";
+    markFilters();
+    if (state.queryImage) { runImage(state.queryImage); return; }
+    const text = els.q.value.trim();
+    if (text) runText(text, true);
+  });
   els.viewer.addEventListener("click", (event) => { if (event.target === els.viewer) els.viewer.close(); });
   els.viewer.addEventListener("close", () => { state.viewing = null; });
   window.addEventListener("popstate", () => route());
@@ -505,6 +604,7 @@
     const params = new URLSearchParams(location.search);
     if (params.get("k") && [...els.k.options].some((o) => o.value === params.get("k"))) els.k.value = params.get("k");
     state.mode = ["visual", "text", "hybrid"].includes(params.get("mode")) ? params.get("mode") : null;
+    showFilters(params);
     if (params.get("q")) return runText(params.get("q"), false);
     if (params.get("similar")) return runSimilar(params.get("similar"), false);
     if (params.get("view") === "documents") return showDocuments(false);
