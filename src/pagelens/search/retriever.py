@@ -107,6 +107,7 @@ class Retriever:
         what the cache lacks. A cached page whose vectors moved (another location on record) is re-cached."""
         wanted = {p.page_id: p for p in catalog.pages}
         valid, moved = self._valid(wanted)
+        changed = False  # whether pages were fetched into the cache after `valid` was read
         if moved:  # the same vectors at another place (the store compacted its files): keep the centroids
             records = [wanted[page_id] for page_id in moved]
             levels = [self._levels(*moved[r.page_id]) for r in records]
@@ -126,10 +127,14 @@ class Retriever:
             self.cache.add(
                 [p.page_id for p in present], [fetched[p.page_id] for p in present], self._refs_of(present)
             )
+            changed = changed or bool(present)
+        if changed:
+            valid, _ = self._valid(wanted)
         total = sum(len(s.page_ids) for s in self.cache.segments)
         if len(self.cache.segments) > 64 or (total and total > 2 * max(len(wanted), 1)):
-            self.cache.compact(self._valid(wanted)[0])
-        self._index(self._valid(wanted)[0])
+            self.cache.compact(valid)
+            valid, _ = self._valid(wanted)  # compaction renumbers segments and rows
+        self._index(valid)
 
     def _valid(
         self, wanted: dict[int, PageRecord]
