@@ -144,3 +144,20 @@ def test_quiet_prints_nothing_but_results_and_errors(tiny_models, samples: Path,
     assert removed.returncode == 0 and removed.stderr == "" and removed.stdout == ""
     failed = run("search", "revenue", "--quiet", "--index", str(tmp_path / "none"))
     assert failed.returncode == 1 and failed.stderr.startswith("pagelens: error: no index at")
+
+
+def test_an_in_process_quiet_run_puts_logging_warnings_and_environment_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+    import warnings
+
+    from pagelens.cli import main
+
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    logging.getLogger("pagelens").setLevel(logging.INFO)
+    filters = list(warnings.filters)
+    assert main(["--quiet", "status", "--index", str(tmp_path / "none")]) == 1  # no index: an error, quietly
+    assert logging.getLogger("pagelens").level == logging.INFO
+    assert warnings.filters == filters
+    assert "TQDM_DISABLE" not in os.environ

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pagelens.commands.quiet import add_quiet_option, silence
+from pagelens.commands.quiet import add_quiet_option, silenced
 
 if TYPE_CHECKING:
     from pagelens.api import Index
@@ -584,8 +584,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     _configure_logging(args.verbose)
     args.quiet = bool(getattr(args, "quiet", False) or args.quiet_all)
-    if args.quiet:
-        silence()
+    with silenced() if args.quiet else contextlib.nullcontext():
+        return _run(parser, args)
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Run the chosen command behind the one error boundary: errors become messages and exit codes."""
     if args.command in QUIET_LOADING and args.verbose == 0:
         # a query should print results, not transformers' "Loading weights" bar (HF reads this at import)
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")

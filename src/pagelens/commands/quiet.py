@@ -7,6 +7,8 @@ import argparse
 import logging
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 # read at import by huggingface_hub / transformers / tqdm
 QUIET_ENVIRONMENT = {
@@ -23,12 +25,31 @@ def add_quiet_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def silence() -> None:
-    """Only errors from here on: logging at ERROR, progress bars and warnings off."""
-    for key, value in QUIET_ENVIRONMENT.items():
-        os.environ[key] = value
-    logging.getLogger().setLevel(logging.ERROR)
-    for name in ("pagelens", "transformers", "huggingface_hub", "pymilvus", "colpali_engine"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    warnings.simplefilter("ignore")
-    os.environ["PYTHONWARNINGS"] = "ignore"  # the render worker and other child processes too
+LOGGERS = ("", "pagelens", "transformers", "huggingface_hub", "pymilvus", "colpali_engine")  # "": the root
+
+
+@contextmanager
+def silenced() -> Iterator[None]:
+    """Only errors inside: logging at ERROR, progress bars and warnings off. Everything is put back on the
+    way out, so a program that calls `pagelens.cli.main([... "--quiet"])` keeps its own logging and warnings.
+    (Libraries that read the environment at import keep what they read.)"""
+    keys = (*QUIET_ENVIRONMENT, "PYTHONWARNINGS")
+    environment = {key: os.environ.get(key) for key in keys}
+    levels = {name: logging.getLogger(name).level for name in LOGGERS}
+    with warnings.catch_warnings():
+        for key, value in QUIET_ENVIRONMENT.items():
+            os.environ[key] = value
+        os.environ["PYTHONWARNINGS"] = "ignore"  # the render worker and other child processes too
+        for name in LOGGERS:
+            logging.getLogger(name).setLevel(logging.ERROR)
+        warnings.simplefilter("ignore")
+        try:
+            yield
+        finally:
+            for name, level in levels.items():
+                logging.getLogger(name).setLevel(level)
+            for key, saved in environment.items():
+                if saved is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = saved
