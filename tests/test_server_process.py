@@ -172,6 +172,36 @@ def test_cli_read_commands_go_through_the_running_server(server: SimpleNamespace
     ).json()
     assert json.loads(found.stdout)["results"] == direct["results"] and len(direct["results"]) == 3
     print(f"CLI search through the running server: {seconds:.2f} s (process start included)")
+    page_two = subprocess.run(  # filters and --exact go through the server too
+        [
+            *cli,
+            "search",
+            "revenue chart",
+            "--index",
+            index,
+            "--token",
+            TOKEN,
+            "--pages",
+            "2-2",
+            "--exact",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=60,
+    )
+    assert page_two.returncode == 0, page_two.stderr
+    pages = {hit["page"] for hit in json.loads(page_two.stdout)["results"]}
+    assert pages == {2}
+    backwards = subprocess.run(
+        [*cli, "search", "revenue chart", "--index", index, "--token", TOKEN, "--pages", "4-2"],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=60,
+    )
+    assert backwards.returncode == 2 and "4-2" in backwards.stderr and "Traceback" not in backwards.stderr
     status = subprocess.run(
         [*cli, "status", "--index", index, "--token", TOKEN, "--json"],
         capture_output=True,

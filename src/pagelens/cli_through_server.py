@@ -3,8 +3,9 @@ folder admits one process, so instead of "in use" these go through that server's
 server/registration.py). Standard library only: nothing heavy is imported, so such a search takes well under
 a second. `--token` (or $PAGELENS_TOKEN) is sent as the server's bearer token.
 
-Only what the HTTP API answers goes this way: a text query with -k (no --image, --queries, filters or
---exact/--candidates); anything else is opened directly, and fails as before while the server holds it.
+Only what the HTTP API answers in one GET goes this way: a text query with -k, --mode, --path, --pages, --where,
+--exact and --candidates; --image and --queries open the folder directly, and fail as before while the server
+holds it. A filter the server refuses (HTTP 400) is a usage error, as it is without the server.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pagelens.server.registration import serving_url
 from pagelens.store.location import IndexLocation
 
 EXIT_OK = 0
-FILTERS = ("path", "pages", "where", "exact", "candidates", "image", "queries")
+LOCAL_ONLY = ("image", "queries")
 
 
 def served_url(args: argparse.Namespace) -> str | None:
@@ -36,11 +37,29 @@ def _token(args: argparse.Namespace) -> str | None:
 
 
 def can_search(args: argparse.Namespace) -> bool:
-    return args.query is not None and not any(getattr(args, name, None) for name in FILTERS)
+    return args.query is not None and not any(getattr(args, name, None) for name in LOCAL_ONLY)
+
+
+def search_params(args: argparse.Namespace) -> dict[str, Any]:
+    """`pagelens search` options as GET /api/search parameters (server/filter_params.py parses them alike)."""
+    params: dict[str, Any] = {"q": args.query, "k": args.k}
+    if getattr(args, "mode", None):
+        params["mode"] = args.mode
+    if getattr(args, "path", None):
+        params["path"] = [args.path]
+    if getattr(args, "pages", None):
+        params["pages"] = args.pages
+    if getattr(args, "where", None):
+        params["where"] = list(args.where)
+    if getattr(args, "exact", False):
+        params["exact"] = "true"
+    if getattr(args, "candidates", None) is not None:
+        params["candidates"] = args.candidates
+    return params
 
 
 def search(args: argparse.Namespace, url: str) -> int:
-    params = {"q": args.query, "k": args.k, **({"mode": args.mode} if getattr(args, "mode", None) else {})}
+    params = search_params(args)
     payload: dict[str, Any] = get_json(url, "/api/search", params, _token(args))
     if args.json:
         print(json.dumps(payload, indent=2))

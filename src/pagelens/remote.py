@@ -9,14 +9,15 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from pagelens.errors import StoreError
+from pagelens.errors import StoreError, UsageError
 
 TIMEOUT_SECONDS = 120
 
 
 def get_json(base_url: str, path: str, params: dict[str, Any] | None = None, token: str | None = None) -> Any:
-    """GET `base_url + path` with query `params`; the decoded JSON body. StoreError with the server's own
-    message when it answers with an error, or when it cannot be reached."""
+    """GET `base_url + path` with query `params` (a list value repeats the parameter); the decoded JSON body.
+    UsageError with the server's message when it refuses the request (400: a bad filter), StoreError when it
+    answers with another error or cannot be reached."""
     query = urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v is not None}, doseq=True)
     request = urllib.request.Request(f"{base_url.rstrip('/')}{path}" + (f"?{query}" if query else ""))
     if token:
@@ -25,6 +26,8 @@ def get_json(base_url: str, path: str, params: dict[str, Any] | None = None, tok
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
             return json.loads(response.read().decode("utf-8"))
     except urllib.error.HTTPError as exc:
+        if exc.code == 400:
+            raise UsageError(_detail(exc)) from exc
         raise StoreError(f"the pagelens server at {base_url} answered {exc.code}: {_detail(exc)}") from exc
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise StoreError(f"cannot reach the pagelens server at {base_url}: {exc}") from exc
