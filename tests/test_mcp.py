@@ -446,3 +446,15 @@ def test_the_extra_helper_tells_missing_from_unimportable(monkeypatch: pytest.Mo
     assert str(missing.value) == (
         "the LlamaIndex retriever (llama-index-core) is not installed: pip install 'pagelens[llamaindex]'"
     )
+
+
+def test_mcp_over_http_needs_no_fastapi() -> None:
+    """`pip install pagelens[mcp]` is enough for `pagelens mcp --http`: its token rule and middleware import
+    neither FastAPI nor the server extra's modules."""
+    code = (
+        "import sys; import pagelens.integrations.mcp_http, pagelens.server.token_rule; "
+        "from pagelens.commands import mcp; "
+        "assert 'fastapi' not in sys.modules, sorted(m for m in sys.modules if 'fastapi' in m)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

@@ -52,10 +52,8 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     token = None
     if args.http:
-        from pagelens.integrations.optional import optional_extra
+        from pagelens.server.token_rule import api_token, refuse_reason
 
-        with optional_extra("server"):
-            from pagelens.server.run import api_token, refuse_reason
         token = api_token(args)
         reason = refuse_reason(args.host, token)
         if reason is not None:

@@ -2,8 +2,8 @@
 streamable HTTP app (which is Starlette, not FastAPI, so server/auth.py's FastAPI dependency cannot wrap it).
 
 The rule itself is not repeated here: which token applies and when a host is refused without one come from
-pagelens.server.run (`api_token`, `refuse_reason`), and tokens are compared by pagelens.server.auth's
-`token_matches`. Tokens are read from the Authorization header only, never from the query string.
+pagelens.server.token_rule (`api_token`, `refuse_reason`, `token_matches`), which needs no FastAPI, so
+`pip install pagelens[mcp]` is enough for `pagelens mcp --http`. Tokens are read from the Authorization header only, never from the query string.
 """
 
 from __future__ import annotations
@@ -12,10 +12,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from pagelens.integrations.optional import optional_extra
-
-with optional_extra("server"):
-    from pagelens.server.auth import token_matches
+from pagelens.server.token_rule import token_matches
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]

@@ -132,10 +132,9 @@ def run_http(index: "Index", *, host: str, port: int, token: str | None) -> int:
     """Serve `index` over streamable HTTP at http://host:port/mcp; with a token, every request needs
     `Authorization: Bearer <token>` (the caller has applied the token rule of `pagelens serve`).
     Returns an exit code."""
-    from pagelens.integrations.mcp_http import BearerTokenMiddleware
+    import uvicorn  # a dependency of the mcp SDK itself
 
-    with optional_extra("server"):
-        import uvicorn
+    from pagelens.integrations.mcp_http import BearerTokenMiddleware
 
     server = build_server(index)
     app: Any = server.streamable_http_app(streamable_http_path=MCP_PATH, host=host)

@@ -8,31 +8,16 @@ stripped from the address bar). Tokens are never accepted in API query strings, 
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
 from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+from pagelens.server.token_rule import is_loopback, token_matches
+
+__all__ = ["bearer_scheme", "is_loopback", "require_token", "token_matches"]
 
 bearer_scheme = HTTPBearer(auto_error=False, description="the server's token (--token or $PAGELENS_TOKEN)")
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding to `host` keeps the server reachable from this machine only."""
-    name = host.strip().strip("[]").lower()
-    if name in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def token_matches(expected: str, given: str) -> bool:
-    return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
 
 
 def require_token(token: str | None) -> Callable[..., Awaitable[None]]:

@@ -13,7 +13,7 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
-from pagelens.server.auth import is_loopback
+from pagelens.server.token_rule import api_token, refuse_reason
 
 if TYPE_CHECKING:
     from pagelens.api import Index
@@ -22,18 +22,6 @@ log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 DEFAULT_MAX_UPLOAD_MB = 100
-
-
-def api_token(args: argparse.Namespace) -> str | None:
-    for value in (
-        getattr(args, "api_token", None),
-        os.environ.get("PAGELENS_API_TOKEN"),
-        getattr(args, "token", None),
-        os.environ.get("PAGELENS_TOKEN"),
-    ):
-        if value:
-            return str(value)
-    return None
 
 
 def max_upload_bytes(args: argparse.Namespace) -> int:
@@ -46,16 +34,6 @@ def max_upload_bytes(args: argparse.Namespace) -> int:
     if megabytes <= 0:
         raise ValueError(f"the upload limit must be positive, got {value}")
     return int(megabytes * 1024 * 1024)
-
-
-def refuse_reason(host: str, token: str | None) -> str | None:
-    """Why serving on `host` is refused, or None when it is allowed."""
-    if token or is_loopback(host):
-        return None
-    return (
-        f"refusing to listen on {host} without a token: anyone who can reach this machine could read and "
-        "change the index. Set --token (or $PAGELENS_TOKEN), or bind to 127.0.0.1"
-    )
 
 
 def _open_index(args: argparse.Namespace) -> Index:
