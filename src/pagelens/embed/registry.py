@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from pagelens.embed.checkpoint import Checkpoint
@@ -216,14 +216,20 @@ BUILTIN_BACKENDS: tuple[BackendSpec, ...] = (
         "fixed",
         "gemma3",
     ),
-    _engine(
-        "colqwen2_5omni",
-        "ColQwen2.5-Omni (Qwen2.5-Omni thinker) via colpali-engine",
-        "qwen_omni.colqwen_omni",
-        "ColQwen2_5Omni",
-        "ColQwen2_5OmniProcessor",
-        "max_pixels",
-        "qwen2_5_omni_thinker",
+    # Not tested: colpali-engine 0.3.18's class cannot be constructed with transformers 5; its embedder
+    # checks that first and raises a ModelError saying so (pagelens/embed/qwen_omni_backend.py).
+    replace(
+        _engine(
+            "colqwen2_5omni",
+            "ColQwen2.5-Omni (Qwen2.5-Omni thinker) via colpali-engine",
+            "qwen_omni.colqwen_omni",
+            "ColQwen2_5Omni",
+            "ColQwen2_5OmniProcessor",
+            "max_pixels",
+            "qwen2_5_omni_thinker",
+            embedder="pagelens.embed.qwen_omni_backend:ColQwenOmniEmbedder",
+        ),
+        tested_with="",
     ),
     _native("hf-colpali", "ColPaliForRetrieval", "ColPaliProcessor", "fixed", "colpali"),
     _native("hf-colqwen2", "ColQwen2ForRetrieval", "ColQwen2Processor", "max_pixels", "colqwen2"),

@@ -5,6 +5,8 @@ byte-level BPE tokenizer trained with `tokenizers` on a few strings plus the fam
 image processor constructed directly. Each builder saves the processor and the model with `save_pretrained`
 into a folder that `pagelens.embed.load_embedder(folder)` (or the model class's own `from_pretrained`) loads
 like a real checkpoint.
+ColQwen2.5-Omni is the exception: colpali-engine 0.3.18's `ColQwen2_5Omni` cannot be constructed with
+transformers 5 (see pagelens/embed/qwen_omni_backend.py), so it has no tiny model.
 Most tiny models project to 128-dimensional embeddings, like most real checkpoints; the tiny ColQwen3 projects
 to 320 (colpali-engine's ColQwen3 fixes it, as tomoro's checkpoints use) and the tiny ColQwen3.5 to 512 (set
 by its config), so that other embedding sizes are tested end to end (`TINY_DIMS`).
