@@ -758,7 +758,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--restart-for-shards",
         action="store_true",
         help="restart the server this run started before the sharded runs (Milvus keeps a dropped "
-        "collection's memory)",
+        "collection's memory); NOT WORKING YET: here the restarted server exits while starting, and the "
+        "sharded row says NOT RUN",
     )
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--command", default=None, help="the command line to print in the results")
