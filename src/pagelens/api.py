@@ -205,13 +205,22 @@ class Index:
             raise IndexMismatchError(
                 f"index {self.location.describe()} holds {self.info.dim}-d embeddings; got {dim}-d vectors"
             )
+        if self.info.dim is None:
+            self.store.create(dim)
+            written = self.store.read_info()  # another process may have created this index a moment ago
+            if written is not None and written.dim == dim:
+                if written.model is not None and self.model is not None and written.model != self.model:
+                    raise IndexMismatchError(
+                        f"index {self.location.describe()} was just created by another process with model "
+                        f"{written.model!r}; this one uses {self.model!r}"
+                    )
+                self.info = written  # share its identity (index id): the first info row written wins
         changed = self.info.dim is None or (self.info.model is None and self.model is not None)
         if self.model is not None and (self.info.model is None or self.info.model_fingerprint is None):
             self.info.model_fingerprint = fingerprint(self._model_source or self.model, dim).to_dict()
             self.info.model_location = location_of(self._model_source or self.model)
             changed = True
         if self.info.dim is None:
-            self.store.create(dim)
             self.info.dim = dim
         if self.info.model is None and self.model is not None:
             self.info.model = self.model
