@@ -18,6 +18,8 @@ SAME pages (`--generator structured` by default; `--vectors N` cuts or repeats e
 5. at `--shard-sizes` (default: sizes >= 10,000): 4 processes add disjoint document ranges into one new server
    collection at once; the result must equal the single run (same documents, content hashes, page ids);
    `--restart-for-shards` restarts the server first (Milvus keeps a dropped collection's memory).
+`--only single|sharded --dump-catalog PATH`: just that server build of the first size, its catalog as JSON
+(one server session each, Milvus keeping a dropped collection's memory); `--compare-catalogs A B` compares two.
 One BLAS thread everywhere (OMP_NUM_THREADS/OPENBLAS_NUM_THREADS=1, set before numpy is imported). Prints
 markdown tables and writes bench/results/server-<sizes>.md (`--no-write`: print only). See bench/README.md.
 """
@@ -382,6 +384,80 @@ def catalog_of(spec: dict[str, Any]) -> tuple[set[tuple[str, str, int]], set[int
         return documents, {p.page_id for p in pages}, sum(p.n_vectors for p in pages)
     finally:
         index.close()
+
+
+def dump_catalog(spec: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Write a server collection's catalog to `path` as JSON: pages as sorted [page_id, content_hash, page,
+    n_vectors], indexed documents as sorted [path, content_hash, pages]; return the counts."""
+    index = _open(spec, create=False)
+    try:
+        documents = sorted(
+            [d.path, d.content_hash, d.pages] for d in index.documents() if d.status == "indexed"
+        )
+        pages = sorted([p.page_id, p.content_hash, p.page, p.n_vectors] for p in index.catalog.pages)
+    finally:
+        index.close()
+    path.write_text(json.dumps({"pages": pages, "documents": documents}))
+    return {
+        "catalog_pages": len(pages),
+        "catalog_documents": len(documents),
+        "catalog_vectors": sum(p[3] for p in pages),
+    }
+
+
+def compare_catalogs(first: Path, second: Path) -> bool:
+    """Print how two `--dump-catalog` files differ (counts, rows only in one); True when equal."""
+    a, b = (json.loads(p.read_text()) for p in (first, second))
+    for key in ("pages", "documents"):
+        rows_a, rows_b = {tuple(x) for x in a[key]}, {tuple(x) for x in b[key]}
+        print(
+            f"{key}: {len(a[key]):,} vs {len(b[key]):,}; only in {first.name}: {len(rows_a - rows_b)}, "
+            f"only in {second.name}: {len(rows_b - rows_a)}"
+        )
+    print("EQUAL" if a == b else "DIFFERENT")
+    return bool(a == b)
+
+
+def build_only(
+    args: argparse.Namespace, runner: Runner, server: ServerInfo, uri: str, token: str | None
+) -> None:
+    """`--only single|sharded`: one build of the first size (one process, or `--shards` processes at once on
+    disjoint document ranges into one new collection), then its catalog to `--dump-catalog`. Each in a server
+    session of its own, since Milvus keeps a dropped collection's memory (compare the dumps afterwards)."""
+    pages = args.sizes[0]
+    spec: dict[str, Any] = {
+        "generator": args.generator,
+        "pages": pages,
+        "seed": args.seed,
+        "vectors": args.vectors,
+        "batch_pages": args.batch_pages,
+        "backend": "server",
+        "uri": uri,
+        "token": token,
+        "collection": f"bench{pages}_{args.only}_{int(time.time())}",
+    }
+    source = make(spec)
+    ranges = [(0, pages)] if args.only == "single" else parts(source, args.shards)
+    runner.server = server
+    log(f"{pages:,} pages: {args.only} build, ranges {ranges} ({memory_line()})")
+    timer = time.perf_counter()
+    results, peak = runner.wait([runner.start("build", {**spec, "start": a, "stop": b}) for a, b in ranges])
+    wall = time.perf_counter() - timer
+    counts = dump_catalog(spec, Path(args.dump_catalog)) if args.dump_catalog else {}
+    summary = {
+        "only": args.only,
+        "pages": pages,
+        "ranges": ranges,
+        "wall_s": wall,
+        "add_s": [r["add_s"] for r in results],
+        "generate_s": [r["generate_s"] for r in results],
+        "monitor_peak_rss": peak,
+        "server_rss": server.rss(),
+        "server_peak_rss": runner.server_peak or None,
+        **counts,
+    }
+    log(f"{args.only}: {json.dumps(summary)}")
+    print(json.dumps(summary))
 
 
 def drop(spec: dict[str, Any]) -> None:
@@ -761,6 +837,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "collection's memory); NOT WORKING YET: here the restarted server exits while starting, and the "
         "sharded row says NOT RUN",
     )
+    parser.add_argument(
+        "--only",
+        choices=("single", "sharded"),
+        default=None,
+        help="only one server build of the first size (1 process, or --shards at once), no Lite, no search",
+    )
+    parser.add_argument("--dump-catalog", default=None, help="with --only: write the catalog here as JSON")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--command", default=None, help="the command line to print in the results")
     args = parser.parse_args(argv)
@@ -783,6 +866,8 @@ def main(argv: list[str]) -> int:
             raise
         Path(out_file).write_text(json.dumps(result))
         return 0
+    if argv[:1] == ["--compare-catalogs"]:
+        return 0 if compare_catalogs(Path(argv[1]), Path(argv[2])) else 1
     args = parse(argv)
     from milvus_server import TOKEN, MilvusServer, _port_open
 
@@ -831,6 +916,9 @@ def main(argv: list[str]) -> int:
                     "auth on, proxy.timeTickInterval 50, in a private network namespace; its data folder growth is "
                     "measured over each size's builds and searches (logs, etcd and the message store included)"
                 )
+                if args.only:
+                    build_only(args, runner, server, milvus.uri, TOKEN)
+                    return 0
                 measure_all(args, runner, server, milvus.uri, TOKEN, rows, notes)
     finally:
         shutil.rmtree(owned, ignore_errors=True)
