@@ -209,10 +209,11 @@ class MilvusServer:
                 handle.write(f"{self.process.pid}\n")
         deadline = started + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self.stop()
+            status = self.process.poll()
+            if status is not None:
+                self.stop()  # sets self.process to None: keep the status read above
                 raise ServerUnavailable(
-                    f"Milvus exited with status {self.process.returncode} while starting:\n{self.log_tail()}"
+                    f"Milvus exited with status {status} while starting:\n{self.log_tail()}"
                 )
             if (self.data_dir / READY).exists() and _port_open(self.port):
                 self.start_seconds = time.monotonic() - started

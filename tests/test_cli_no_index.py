@@ -38,7 +38,11 @@ def test_read_commands_on_a_missing_index_exit_1_and_create_nothing(
     missing = tmp_path / "no-index"
     qrels = tmp_path / "judged.jsonl"
     qrels.write_text('{"query": "revenue", "relevant": [{"path": "a.pdf", "page": 1}]}\n')
-    replacements = {"IMAGE": str(samples / "sales_chart.png"), "OUT": str(tmp_path / "out"), "QRELS": str(qrels)}
+    replacements = {
+        "IMAGE": str(samples / "sales_chart.png"),
+        "OUT": str(tmp_path / "out"),
+        "QRELS": str(qrels),
+    }
     argv = [replacements.get(a, a) for a in command]
     assert main([*argv, "--index", str(missing)]) == 1
     err = capsys.readouterr().err

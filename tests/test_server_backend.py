@@ -395,7 +395,7 @@ CREATOR = textwrap.dedent(
     time.sleep(max(0.0, float(start_at) - time.time()))
     with pagelens.open(uri, token=token, collection=collection) as index:
         index.add_embeddings(list(records(first, stop)))
-        print(json.dumps({"pages": index.status().pages}))
+        print(json.dumps({"pages": index.status().pages, "index_id": index.info.index_id}))
     """
 )
 
@@ -456,13 +456,15 @@ def test_four_processes_creating_one_new_server_index_at_once_all_succeed(
     try:
         _run_creators(uri, single, [(0, CREATE_DOCUMENTS)], tmp_path)
         outputs = _run_creators(uri, sharded, [(i * step, (i + 1) * step) for i in range(CREATORS)], tmp_path)
-        assert all(json.loads(out.splitlines()[-1])["pages"] > 0 for out in outputs)
+        reports = [json.loads(out.splitlines()[-1]) for out in outputs]
+        assert all(report["pages"] > 0 for report in reports)
         want, got = _server_catalog(uri, single), _server_catalog(uri, sharded)
         assert len(want[1]) == CREATE_DOCUMENTS * PAGES_PER_DOCUMENT
         assert got == want  # the same documents, content hashes, page counts and page ids
         with pagelens.open(uri, token=TOKEN, collection=sharded, create=False) as index:
             info = index.store.read_info()
             assert info is not None and info.dim == 32
+        assert {report["index_id"] for report in reports} == {info.index_id}  # one identity, not four
     finally:
         for collection in (single, sharded):
             with contextlib.suppress(Exception):  # cleanup only

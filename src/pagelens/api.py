@@ -215,6 +215,8 @@ class Index:
                         f"{written.model!r}; this one uses {self.model!r}"
                     )
                 self.info = written  # share its identity (index id): the first info row written wins
+            else:
+                self.info.index_id = self.store.shared_index_id() or self.info.index_id
         changed = self.info.dim is None or (self.info.model is None and self.model is not None)
         if self.model is not None and (self.info.model is None or self.info.model_fingerprint is None):
             self.info.model_fingerprint = fingerprint(self._model_source or self.model, dim).to_dict()

@@ -430,6 +430,16 @@ class MilvusStore:
         self._call("upsert", self.meta, data=[row])
         self._info = info
 
+    def shared_index_id(self) -> str | None:
+        """Servers: an index id every process derives alike, Milvus' own id of the meta collection (new each
+        time the index is created), so that shards creating one index at once agree on it whoever writes the
+        info row last. None on Milvus Lite (one process at a time: a random id is enough)."""
+        if not self.location.is_server:
+            return None
+        described = self._call("describe_collection", self.meta)
+        value = described.get("collection_id") if isinstance(described, dict) else None
+        return f"milvus-{value}" if value else None
+
     def generation(self, consistency: str = CONSISTENCY) -> str:
         """A value that every commit changes (one point query): equal values, nothing changed in between.
         `consistency="Bounded"` (the periodic check of an open index) answers without waiting for the
