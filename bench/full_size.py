@@ -557,7 +557,10 @@ BUILDERS: dict[str, Callable[[], FullSize]] = {
 }
 #: Families with no full-size config entered here (and why).
 NOT_ENTERED = {
-    "colqwen2_5omni": "no tiny or full-size model built (backend registered, untested)",
+    "colqwen2_5omni": (
+        "not buildable: colpali-engine 0.3.18's ColQwen2_5Omni cannot be constructed with transformers 5 "
+        "(it expects transformers 4's layout: self.visual, config.hidden_size)"
+    ),
 }
 
 
