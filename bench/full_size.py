@@ -103,23 +103,17 @@ class FullSize:
     processor: Any
 
 
-def _tokenizer(specials: list[str], **kw: Any) -> Any:
-    from pagelens.testing.tiny_models import _byte_level_tokenizer
-
-    return _byte_level_tokenizer(specials, **kw)
-
-
 def _qwen_processor(processor_cls: Any, patch: int, merge_pixels: int, tokens: int) -> Any:
     from transformers import Qwen2VLImageProcessor, Qwen2VLVideoProcessor
 
-    from pagelens.testing.tiny_models import _QWEN_SPECIALS
+    from pagelens.testing.tiny_models import qwen_tokenizer
 
     budget = tokens * merge_pixels
     image = Qwen2VLImageProcessor(
         min_pixels=4 * merge_pixels, max_pixels=budget, patch_size=patch, temporal_patch_size=2, merge_size=2
     )
     video = Qwen2VLVideoProcessor(min_pixels=4 * merge_pixels, max_pixels=budget, patch_size=patch)
-    tokenizer = _tokenizer(_QWEN_SPECIALS, bos=None, eos="<|im_end|>", pad="<|endoftext|>")
+    tokenizer = qwen_tokenizer()
     return processor_cls(image_processor=image, tokenizer=tokenizer, video_processor=video)
 
 
@@ -235,13 +229,13 @@ def _colpali() -> FullSize:
     from colpali_engine.models.paligemma.colpali import ColPali, ColPaliProcessor
     from transformers import GemmaConfig, PaliGemmaConfig, SiglipImageProcessor, SiglipVisionConfig
 
+    from pagelens.testing.tiny_models import paligemma_tokenizer
+
     image = SiglipImageProcessor(
         size={"height": 448, "width": 448}, resample=3, image_mean=[0.5] * 3, image_std=[0.5] * 3
     )
     image.image_seq_length = 1024  # (448 / 14) ** 2
-    tokenizer = _tokenizer(
-        ["<pad>", "<eos>", "<bos>", "<unk>"], bos="<bos>", eos="<eos>", pad="<pad>", unk="<unk>"
-    )
+    tokenizer = paligemma_tokenizer()
     processor = ColPaliProcessor(image_processor=image, tokenizer=tokenizer)
     vision = SiglipVisionConfig(
         hidden_size=1152,
@@ -293,15 +287,9 @@ def _colidefics3() -> FullSize:
     from colpali_engine.models.idefics3.colidefics3 import ColIdefics3, ColIdefics3Processor
     from transformers import Idefics3Config, Idefics3VisionConfig, LlamaConfig
 
-    from pagelens.testing.tiny_models import _ROW_COL
+    from pagelens.testing.tiny_models import idefics3_tokenizer
 
-    specials = ["<|endoftext|>", "<|im_start|>", "<end_of_utterance>", "<fake_token_around_image>"]
-    tokenizer = _tokenizer(
-        [*specials, "<image>", "<global-img>", *_ROW_COL],
-        bos="<|im_start|>",
-        eos="<end_of_utterance>",
-        pad="<|endoftext|>",
-    )
+    tokenizer = idefics3_tokenizer()
     # 512 px tiles, 16 px patches -> 1,024 patches, pixel-shuffled by 4 -> 64 image tokens per tile
     processor = ColIdefics3Processor(
         image_processor=_smolvlm_image_processor(), tokenizer=tokenizer, image_seq_len=64
@@ -341,15 +329,9 @@ def _colmodernvbert() -> FullSize:
     from colpali_engine.models.modernvbert.colmodernvbert import ColModernVBert, ColModernVBertProcessor
     from transformers import ModernVBertConfig
 
-    from pagelens.testing.tiny_models import _ROW_COL
+    from pagelens.testing.tiny_models import modernvbert_tokenizer
 
-    specials = ["<|endoftext|>", "<|begin_of_text|>", "<end_of_utterance>", "<fake_token_around_image>"]
-    tokenizer = _tokenizer(
-        [*specials, "<image>", "<global-img>", *_ROW_COL],
-        bos="<|begin_of_text|>",
-        eos="<end_of_utterance>",
-        pad="<|endoftext|>",
-    )
+    tokenizer = modernvbert_tokenizer()
     processor = ColModernVBertProcessor(
         image_processor=_smolvlm_image_processor(), tokenizer=tokenizer, image_seq_len=64
     )
@@ -396,20 +378,7 @@ def _hf_neomme() -> FullSize:
 
     from pagelens.testing import tiny_models as tiny
 
-    named = {
-        "image_token": "<img>",
-        "document_token": "<doc>",
-        "row_token": "<row>",
-        "query_token": "<query>",
-    }
-    tokenizer = tiny._byte_level_tokenizer(
-        tiny._NEOMME_SPECIALS,
-        bos="<bos>",
-        eos="<eos>",
-        pad="<pad>",
-        unk="<unk>",
-        extra_init={"mask_token": "<mask>", "extra_special_tokens": named},
-    )
+    tokenizer = tiny.neomme_tokenizer()
     defaults = NeoMMEConfig()
     image = NeoMMEImageProcessor(patch_size=defaults.patch_size)
     processor = NeoMMEProcessor(
@@ -477,30 +446,7 @@ def _colgemma3() -> FullSize:
 
     from pagelens.testing import tiny_models as tiny
 
-    specials = [
-        "<pad>",
-        "<eos>",
-        "<bos>",
-        "<unk>",
-        "<start_of_turn>",
-        "<end_of_turn>",
-        "<start_of_image>",
-        "<end_of_image>",
-        "<image_soft_token>",
-    ]
-    named = {
-        "boi_token": "<start_of_image>",
-        "eoi_token": "<end_of_image>",
-        "image_token": "<image_soft_token>",
-    }
-    tokenizer = _tokenizer(
-        specials,
-        bos="<bos>",
-        eos="<eos>",
-        pad="<pad>",
-        unk="<unk>",
-        extra_init={"extra_special_tokens": named, "chat_template": tiny._GEMMA_TEMPLATE},
-    )
+    tokenizer = tiny.gemma3_tokenizer()
     image = Gemma3ImageProcessor(
         size={"height": 896, "width": 896}, image_mean=[0.5] * 3, image_std=[0.5] * 3, do_pan_and_scan=False
     )

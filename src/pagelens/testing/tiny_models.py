@@ -129,10 +129,14 @@ def _paligemma_processor(processor_cls: Any) -> Any:
         image_std=[0.5, 0.5, 0.5],
     )
     image_processor.image_seq_length = 4  # (28 // 14) ** 2 patches
-    tokenizer = _byte_level_tokenizer(
+    return processor_cls(image_processor=image_processor, tokenizer=paligemma_tokenizer())
+
+
+def paligemma_tokenizer() -> Any:
+    """PaliGemma's special tokens over the byte-level vocabulary (tiny and full-size models share it)."""
+    return _byte_level_tokenizer(
         ["<pad>", "<eos>", "<bos>", "<unk>"], bos="<bos>", eos="<eos>", pad="<pad>", unk="<unk>"
     )
-    return processor_cls(image_processor=image_processor, tokenizer=tokenizer)
 
 
 def _paligemma_config(processor: Any) -> Any:
@@ -203,6 +207,11 @@ _QWEN_SPECIALS = [
 ]
 
 
+def qwen_tokenizer() -> Any:
+    """Qwen-VL's special tokens over the byte-level vocabulary (Qwen2-VL to Qwen3.5; tiny and full-size)."""
+    return _byte_level_tokenizer(_QWEN_SPECIALS, bos=None, eos="<|im_end|>", pad="<|endoftext|>")
+
+
 def _qwen_processor(processor_cls: Any) -> Any:
     from transformers import Qwen2VLImageProcessor, Qwen2VLVideoProcessor
 
@@ -213,7 +222,7 @@ def _qwen_processor(processor_cls: Any) -> Any:
         temporal_patch_size=2,
         merge_size=2,
     )
-    tokenizer = _byte_level_tokenizer(_QWEN_SPECIALS, bos=None, eos="<|im_end|>", pad="<|endoftext|>")
+    tokenizer = qwen_tokenizer()
     if processor_cls.__module__.startswith("transformers."):
         return processor_cls(image_processor=image_processor, tokenizer=tokenizer)
     # colpali-engine's processors derive from Qwen2VLProcessor, which requires a video processor.
@@ -324,23 +333,22 @@ def _build_hf_colqwen2(folder: Path) -> None:
 # --- Idefics3 (ColIdefics3, the ColSmol family) --------------------------------------------------
 
 
+def idefics3_tokenizer() -> Any:
+    """Idefics3's (SmolVLM's) special tokens over the byte-level vocabulary (tiny and full-size models)."""
+    specials = ["<|endoftext|>", "<|im_start|>", "<end_of_utterance>", "<fake_token_around_image>"]
+    return _byte_level_tokenizer(
+        [*specials, "<image>", "<global-img>", *_ROW_COL],
+        bos="<|im_start|>",
+        eos="<end_of_utterance>",
+        pad="<|endoftext|>",
+    )
+
+
 def _build_colidefics3(folder: Path) -> None:
     from colpali_engine.models import ColIdefics3, ColIdefics3Processor
     from transformers import Idefics3Config, Idefics3ImageProcessor, Idefics3VisionConfig, LlamaConfig
 
-    row_col = [f"<row_{i + 1}_col_{j + 1}>" for i in range(6) for j in range(6)]
-    specials = [
-        "<|endoftext|>",
-        "<|im_start|>",
-        "<end_of_utterance>",
-        "<fake_token_around_image>",
-        "<image>",
-        "<global-img>",
-        *row_col,
-    ]
-    tokenizer = _byte_level_tokenizer(
-        specials, bos="<|im_start|>", eos="<end_of_utterance>", pad="<|endoftext|>"
-    )
+    tokenizer = idefics3_tokenizer()
     image_processor = Idefics3ImageProcessor(
         size={"longest_edge": 64},
         max_image_size={"longest_edge": 32},
@@ -395,7 +403,7 @@ def _qwen3_processor(processor_cls: Any) -> Any:
     video_processor = Qwen3VLVideoProcessor(
         size={"shortest_edge": 32 * 32, "longest_edge": 6 * 32 * 32}, patch_size=16
     )
-    tokenizer = _byte_level_tokenizer(_QWEN_SPECIALS, bos=None, eos="<|im_end|>", pad="<|endoftext|>")
+    tokenizer = qwen_tokenizer()
     return processor_cls(
         image_processor=image_processor, tokenizer=tokenizer, video_processor=video_processor
     )
@@ -475,21 +483,21 @@ def _build_colqwen3_5(folder: Path) -> None:
 _ROW_COL = [f"<row_{i + 1}_col_{j + 1}>" for i in range(6) for j in range(6)]
 
 
+def modernvbert_tokenizer() -> Any:
+    """ModernVBert's special tokens over the byte-level vocabulary (tiny and full-size models)."""
+    specials = ["<|endoftext|>", "<|begin_of_text|>", "<end_of_utterance>", "<fake_token_around_image>"]
+    return _byte_level_tokenizer(
+        [*specials, "<image>", "<global-img>", *_ROW_COL],
+        bos="<|begin_of_text|>",
+        eos="<end_of_utterance>",
+        pad="<|endoftext|>",
+    )
+
+
 def _modernvbert_parts() -> tuple[Any, Any]:
     from transformers import Idefics3ImageProcessor
 
-    specials = [
-        "<|endoftext|>",
-        "<|begin_of_text|>",
-        "<end_of_utterance>",
-        "<fake_token_around_image>",
-        "<image>",
-        "<global-img>",
-        *_ROW_COL,
-    ]
-    tokenizer = _byte_level_tokenizer(
-        specials, bos="<|begin_of_text|>", eos="<end_of_utterance>", pad="<|endoftext|>"
-    )
+    tokenizer = modernvbert_tokenizer()
     image_processor = Idefics3ImageProcessor(
         size={"longest_edge": 64},
         max_image_size={"longest_edge": 32},
@@ -569,10 +577,8 @@ _GEMMA_TEMPLATE = (
 )
 
 
-def _build_colgemma3(folder: Path) -> None:
-    from colpali_engine.models.gemma3.colgemma3 import ColGemma3, ColGemmaProcessor3
-    from transformers import Gemma3Config, Gemma3ImageProcessor
-
+def gemma3_tokenizer() -> Any:
+    """Gemma 3's special tokens and chat template over the byte-level vocabulary (tiny and full-size models)."""
     specials = [
         "<pad>",
         "<eos>",
@@ -589,7 +595,7 @@ def _build_colgemma3(folder: Path) -> None:
         "eoi_token": "<end_of_image>",
         "image_token": "<image_soft_token>",
     }
-    tokenizer = _byte_level_tokenizer(
+    return _byte_level_tokenizer(
         specials,
         bos="<bos>",
         eos="<eos>",
@@ -597,6 +603,13 @@ def _build_colgemma3(folder: Path) -> None:
         unk="<unk>",
         extra_init={"extra_special_tokens": named, "chat_template": _GEMMA_TEMPLATE},
     )
+
+
+def _build_colgemma3(folder: Path) -> None:
+    from colpali_engine.models.gemma3.colgemma3 import ColGemma3, ColGemmaProcessor3
+    from transformers import Gemma3Config, Gemma3ImageProcessor
+
+    tokenizer = gemma3_tokenizer()
     image_processor = Gemma3ImageProcessor(
         size={"height": 28, "width": 28}, image_mean=[0.5] * 3, image_std=[0.5] * 3, do_pan_and_scan=False
     )
@@ -656,17 +669,15 @@ _NEOMME_TEMPLATE = (
 )
 
 
-def _build_hf_neomme(folder: Path) -> None:
-    from transformers import NeoMMEConfig, NeoMMEForRetrieval, NeoMMEProcessor
-    from transformers.models.neomme.image_processing_neomme import NeoMMEImageProcessor
-
+def neomme_tokenizer() -> Any:
+    """NeoMME's special tokens over the byte-level vocabulary (tiny and full-size models)."""
     named = {
         "image_token": "<img>",
         "document_token": "<doc>",
         "row_token": "<row>",
         "query_token": "<query>",
     }
-    tokenizer = _byte_level_tokenizer(
+    return _byte_level_tokenizer(
         _NEOMME_SPECIALS,
         bos="<bos>",
         eos="<eos>",
@@ -674,6 +685,13 @@ def _build_hf_neomme(folder: Path) -> None:
         unk="<unk>",
         extra_init={"mask_token": "<mask>", "extra_special_tokens": named},
     )
+
+
+def _build_hf_neomme(folder: Path) -> None:
+    from transformers import NeoMMEConfig, NeoMMEForRetrieval, NeoMMEProcessor
+    from transformers.models.neomme.image_processing_neomme import NeoMMEImageProcessor
+
+    tokenizer = neomme_tokenizer()
     image_processor = NeoMMEImageProcessor(patch_size=16, max_side=64)
     processor = NeoMMEProcessor(
         image_processor=image_processor, tokenizer=tokenizer, chat_template=_NEOMME_TEMPLATE
