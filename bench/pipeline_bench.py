@@ -35,6 +35,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from measure import peak_rss  # noqa: E402
+
 DEFAULT_ROWS = "tiny:colqwen2,tiny:colpali,tiny:colmodernvbert,full:colmodernvbert"
 
 
@@ -328,19 +330,13 @@ def main() -> int:
             print(f"{row.name}: built in {time.perf_counter() - started:.0f}s; measuring", file=sys.stderr)
             measure(row, embedder, pdf, batch_sizes, work)
             row.seconds = time.perf_counter() - started
-            row.peak_rss = _peak_rss()
+            row.peak_rss = peak_rss()
             print(f"{row.name}: {row}", file=sys.stderr)
             del embedder
         print_table(rows, batch_sizes, machine)
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _peak_rss() -> int:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
 def _note_params(row: Row, kind: str, family: str) -> None:

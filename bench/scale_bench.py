@@ -49,6 +49,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
+from measure import disk_usage  # noqa: E402
 from scale_children import NEEDLE_KEY, NEEDLE_VALUE, needle_pages  # noqa: E402
 
 RESULTS = HERE / "results"
@@ -172,17 +173,6 @@ def run_child(kind: str, spec: dict[str, Any], workdir: Path, max_rss: float) ->
     result["monitor_peak_rss"] = peak
     result["tracebacks"] = errors
     return result
-
-
-def disk_usage(folder: Path) -> int:
-    total = 0
-    for root, _, files in os.walk(folder):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_blocks * 512
-            except OSError:
-                continue
-    return total
 
 
 def check_disk(workdir: Path, sizes: Sequence[int], per_page_kb: float) -> None:

@@ -17,7 +17,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import json  # noqa: E402
-import resource  # noqa: E402
 import shutil  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -29,6 +28,8 @@ import numpy as np  # noqa: E402
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
+
+from measure import peak_rss, timed  # noqa: E402
 
 NEEDLE_KEY = "bench_needle"
 NEEDLE_VALUE = "yes"
@@ -48,10 +49,6 @@ def _log(kind: str, message: str) -> None:
 def _rss() -> int:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def _peak_rss() -> int:
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
 def _source(spec: dict[str, Any]) -> Any:
@@ -79,13 +76,8 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     done = vectors = 0
     documents: set[str] = set()
     next_report = 0.1
-    stream = batches(source, spec["batch_pages"], metadata)
-    while True:
-        timer = time.perf_counter()
-        batch = next(stream, None)
-        generate_s += time.perf_counter() - timer
-        if batch is None:
-            break
+    for batch, seconds in timed(batches(source, spec["batch_pages"], metadata)):
+        generate_s += seconds
         timer = time.perf_counter()
         index.add_embeddings(batch)
         add_s += time.perf_counter() - timer
@@ -116,7 +108,7 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
         "generate_s": generate_s,
         "vectors": vectors,
         "documents": len(documents),
-        "peak_rss": _peak_rss(),
+        "peak_rss": peak_rss(),
     }
 
 
@@ -162,7 +154,7 @@ def brute(spec: dict[str, Any]) -> dict[str, Any]:
         "seconds": seconds.tolist(),
         "rankings": rankings,
         "generate_s": generate_s,
-        "peak_rss": _peak_rss(),
+        "peak_rss": peak_rss(),
     }
 
 
@@ -206,16 +198,16 @@ def search(spec: dict[str, Any]) -> dict[str, Any]:
         "exact_similar": spec["exact_similar"],
     }
 
-    def timed(call: Any) -> tuple[float, list[list[Any]], float]:
+    def timed_call(call: Any) -> tuple[float, list[list[Any]], float]:
         timer = time.perf_counter()
         hits = call()
         return time.perf_counter() - timer, _keys(hits), float(sum(h.score for h in hits))
 
     def measure(name: str, calls: list[Any], exact_calls: list[Any]) -> None:
-        seconds, found, sums = zip(*(timed(c) for c in calls), strict=True) if calls else ((), (), ())
+        seconds, found, sums = zip(*(timed_call(c) for c in calls), strict=True) if calls else ((), (), ())
         out[f"{name}_seconds"] = list(seconds)
         exact_seconds, references, exact_sums = (
-            zip(*(timed(c) for c in exact_calls), strict=True) if exact_calls else ((), (), ())
+            zip(*(timed_call(c) for c in exact_calls), strict=True) if exact_calls else ((), (), ())
         )
         out[f"{name}_exact_seconds"] = list(exact_seconds)
         out[f"{name}_exact_rankings"] = list(references)
@@ -268,7 +260,7 @@ def search(spec: dict[str, Any]) -> dict[str, Any]:
     out["filter_ok"] = {tuple(x) for x in default} == needles and {tuple(x) for x in exact} == needles
     out["rss_end"] = _rss()
     index.close()
-    out["peak_rss"] = _peak_rss()
+    out["peak_rss"] = peak_rss()
     out["load"] = [load_start, os.getloadavg()[0]]
     return out
 

@@ -44,6 +44,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
+from measure import disk_usage  # noqa: E402
 from synthetic import SyntheticCorpus  # noqa: E402
 from tutorial_baseline import TutorialRetriever  # noqa: E402
 
@@ -148,15 +149,6 @@ def rss() -> int | None:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError):
         return None
-
-
-def disk_usage(folder: Path) -> int:
-    total = 0
-    for root, _, files in os.walk(folder):
-        for name in files:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(root, name)).st_blocks * 512
-    return total
 
 
 def _per_page_kb(delta: int | None, pages: int) -> float | None:

@@ -35,7 +35,6 @@ import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
-import resource  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
@@ -53,6 +52,8 @@ REPO = HERE.parent
 for _path in (HERE, REPO / "tests"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
+
+from measure import disk_usage, peak_rss, timed  # noqa: E402
 
 MACHINE = "2-core x86_64 VM, 24 GiB, no GPU, shared with other jobs"
 RESULTS = HERE / "results"
@@ -132,22 +133,6 @@ def _rss(pid: int | str = "self") -> int:
         return 0
 
 
-def _peak_rss() -> int:
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
-
-
-def disk_usage(folder: Path) -> int:
-    """Allocated bytes of the files under `folder` (symlinks not followed)."""
-    total = 0
-    for root, _, files in os.walk(folder):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_blocks * 512
-            except OSError:
-                continue
-    return total
-
-
 def file_count(folder: Path) -> int:
     return sum(len(files) for _, _, files in os.walk(folder)) if folder.exists() else 0
 
@@ -187,13 +172,8 @@ def child_build(spec: dict[str, Any]) -> dict[str, Any]:
     pages = vectors = 0
     batch_s: list[float] = []
     batch_pages: list[int] = []
-    stream = records(source, spec["start"], spec["stop"], spec["batch_pages"])
-    while True:
-        timer = time.perf_counter()
-        batch = next(stream, None)
-        generate_s += time.perf_counter() - timer
-        if batch is None:
-            break
+    for batch, seconds in timed(records(source, spec["start"], spec["stop"], spec["batch_pages"])):
+        generate_s += seconds
         timer = time.perf_counter()
         index.add_embeddings(batch)
         batch_s.append(time.perf_counter() - timer)
@@ -213,7 +193,7 @@ def child_build(spec: dict[str, Any]) -> dict[str, Any]:
         "generate_s": generate_s,
         "pages": pages,
         "vectors": vectors,
-        "peak_rss": _peak_rss(),
+        "peak_rss": peak_rss(),
     }
 
 
@@ -244,7 +224,7 @@ def child_search(spec: dict[str, Any]) -> dict[str, Any]:
         "scored_exactly": exact_scored,
         "rss_start": rss_start,
         "rss_after": rss_after,
-        "peak_rss": _peak_rss(),
+        "peak_rss": peak_rss(),
     }
 
 
@@ -273,7 +253,7 @@ def child_reference(spec: dict[str, Any]) -> dict[str, Any]:
     for q in range(len(queries)):
         order = np.lexsort((np.arange(source.count), -scores[q]))[:K]
         rankings.append([list(source.info(int(i))) for i in order])
-    return {"rankings": rankings, "vectors": vectors, "peak_rss": _peak_rss()}
+    return {"rankings": rankings, "vectors": vectors, "peak_rss": peak_rss()}
 
 
 CHILDREN = {"build": child_build, "search": child_search, "reference": child_reference}
