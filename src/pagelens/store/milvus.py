@@ -699,11 +699,15 @@ class MilvusStore:
         if page_ids:
             self._bump_generation()
 
+    def _whole_page_rows(self, filter: str) -> list[dict[str, Any]]:
+        """Page rows with every field they were written with: an upsert replaces whole rows."""
+        fields = [*PAGE_FIELDS, "mean_vector", *self.text_index.fields()]
+        return list(self._query_all(self.pages, filter, fields))
+
     def update_page_metadata(self, content_hash: str, metadata: dict[str, Any]) -> int:
         """Give every stored page of `content_hash` this metadata (a changed sidecar), keeping its vectors and
         text: the page rows are read whole and upserted. Returns the number of pages updated."""
-        fields = [*PAGE_FIELDS, "mean_vector", *self.text_index.fields()]  # an upsert replaces whole rows
-        rows = list(self._query_all(self.pages, _in("content_hash", [content_hash]), fields))
+        rows = self._whole_page_rows(_in("content_hash", [content_hash]))
         if not rows:
             return 0
         with _unchecked_varchars():
@@ -720,8 +724,7 @@ class MilvusStore:
             return 0
         files = self.vector_files()
         total = files.bytes_on_disk()
-        fields = [*PAGE_FIELDS, "mean_vector", *self.text_index.fields()]  # an upsert replaces whole rows
-        rows = list(self._query_all(self.pages, "page_id >= 0", fields))
+        rows = self._whole_page_rows("page_id >= 0")
         refs = [VectorRef.decode(row["vectors_ref"]) for row in rows]
         live = sum(r.rows * files.row_bytes for r in refs if r is not None)
         if total == 0 or total - live <= dead_share * total:
