@@ -4,6 +4,7 @@ re-run finishes the work so the result equals a clean run's (same page ids, same
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -42,14 +43,19 @@ def _only_complete_documents_are_live(index_path: Path) -> None:
 
 
 def test_kill_at_random_points_then_resume_equals_a_clean_run(tmp_path: Path, folder: Path) -> None:
+    started = time.monotonic()
     clean = run_indexer(tmp_path / "clean", [folder])
+    clean_seconds = time.monotonic() - started
     assert clean is not None and not clean["failed"]
     expected = snapshot(tmp_path / "clean")
 
+    # kill moments within a clean run's own duration (process start included), so the first run is cut
+    # mid-way on a fast machine as on a loaded one (a fixed 1-4 s window outlived the whole run when idle)
     rng = np.random.default_rng(1234)
     killed = 0
     for _ in range(3):
-        if run_indexer(tmp_path / "crashed", [folder], kill_after=float(rng.uniform(1.0, 4.0))) is None:
+        kill_after = float(rng.uniform(0.3, 0.8)) * clean_seconds
+        if run_indexer(tmp_path / "crashed", [folder], kill_after=kill_after) is None:
             killed += 1
             _only_complete_documents_are_live(tmp_path / "crashed")
     final = run_indexer(tmp_path / "crashed", [folder])
