@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pagelens.search.maxsim import maxsim, maxsim_segments, score_pages
+from pagelens.search.maxsim import maxsim, maxsim_read, maxsim_segments, score_pages
 from pagelens.search.pooling import page_centroids
+from pagelens.store import bfloat16
 
 
 def _unit(rng: np.random.Generator, n: int, dim: int = 128) -> np.ndarray:
@@ -65,6 +66,34 @@ def test_float16_pages_score_in_float32() -> None:
     offsets = np.array([0, 100])
     expected = (half.astype(np.float32) @ query.T).max(axis=0).sum()
     assert maxsim_segments(query, half, offsets)[0] == pytest.approx(expected, abs=1e-5)
+
+
+@pytest.mark.parametrize("block_rows", [50, 2048])
+def test_pages_read_block_by_block_score_as_the_widened_whole(
+    monkeypatch: pytest.MonkeyPatch, block_rows: int
+) -> None:
+    from pagelens.search import maxsim as module
+
+    monkeypatch.setattr(module, "BLOCK_ROWS", block_rows)
+    rng = np.random.default_rng(4)
+    pages = [bfloat16.encode(_unit(rng, n)) for n in (7, 120, 33, 300, 64)]
+    offsets = np.zeros(len(pages) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in pages], out=offsets[1:])
+    query = _unit(rng, 9)
+    weights = rng.uniform(0.5, 2.0, 9).astype(np.float32)
+    reads: list[tuple[int, int]] = []
+
+    def read(first: int, last: int, out: np.ndarray) -> None:
+        reads.append((first, last))
+        out[...] = np.concatenate(pages[first:last])
+
+    widened = [bfloat16.decode(p) for p in pages]
+    for w in (None, weights):
+        got = maxsim_read(query, offsets, 128, read, w)
+        np.testing.assert_allclose(got, score_pages(query, widened, w), rtol=1e-6)
+    assert {page for first, last in reads for page in range(first, last)} == set(range(len(pages)))
+    # a block holds whole pages, and is at least the longest page: 50 -> blocks of 300 rows, 3 a pass
+    assert len(reads) == (6 if block_rows == 50 else 2)
 
 
 def test_centroids_are_deterministic_unit_vectors() -> None:

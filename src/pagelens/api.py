@@ -503,7 +503,7 @@ class Index:
         `filter`: a Filter, a dict (path, documents, pages, metadata, expression) or a Milvus expression.
         `mode`: "visual" (MaxSim), "text" (BM25 on the pages' text; needs no model) or "hybrid" (both,
         reciprocal rank fusion); default hybrid when the index holds text, else visual. Image: visual.
-        `candidates`: pages scored exactly after the centroid pass, for this search (default: the index's)."""
+        `candidates`: pages scored exactly first, after candidate generation, for this search (default: the index's)."""
         query = _one_query(query, image)
         if self.info.dim is None:
             return []  # nothing indexed yet: no model needed to know that

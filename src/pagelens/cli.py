@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive,
         default=None,
         metavar="N",
-        help="pages scored exactly after the centroid pass (more: better recall, slower)",
+        help="pages scored exactly first, after candidate generation (more: better recall, slower)",
     )
     add_quiet_option(search)
     search.add_argument(

@@ -1,18 +1,17 @@
-"""The retriever's local, derived data: per-page centroids for candidate generation, and where each page's
-vectors are for exact reranking.
+"""The retriever's local, derived data: where each page's vectors are, for exact scoring, and every vector's
+code in the token index (token_index.py), for candidate generation.
 
 It is a verified replica, never a second truth. Milvus (with, on Milvus Lite, the index folder's vector
 files) is the truth; this cache records the index id and model it was built for, and a cache of another
 index, another model, another dim or another cache version is deleted and rebuilt, never served. The
 retriever also reconciles it page by page with Milvus' live pages on every refresh.
 
-In segments on disk (a sub-folder of .npy files each, listed by `manifest.json` once complete):
-- `page_ids`; `refs` (file, row, rows, crc of each page's vectors in a `VectorFiles`: the index folder's own on
-  Milvus Lite, a local copy under this folder for a server, the only place a server's vectors are copied to);
-- `fine`: CENTROIDS_PER_PAGE k-means centroids a page, bfloat16, memory-mapped, read only for the pages the
-  coarse level keeps;
-- `coarse`: COARSE_PER_PAGE centroids of those, float32: the only part the retriever holds in RAM for every
-  page (4 KB a page at 128-d).
+In segments on disk (a sub-folder each, listed by `manifest.json` once complete):
+- `page_ids`, `refs` (.npy: file, row, rows, crc of each page's vectors in a `VectorFiles`: the index folder's
+  own on Milvus Lite, a local copy under this folder for a server, the only place a server's vectors are
+  copied to);
+- `tokens-<codebook id>.faiss`: the segment's vectors encoded with the cache's codebook (`codebook.faiss`),
+  once one is trained; a segment whose file names another codebook is encoded again from its vectors.
 Deleting the folder is always safe: it is rebuilt from Milvus.
 """
 
@@ -30,17 +29,18 @@ from pathlib import Path
 import numpy as np
 
 from pagelens.errors import IndexMismatchError
-from pagelens.search.pooling import CENTROIDS_PER_PAGE, page_centroids
+from pagelens.search import token_index
+from pagelens.search.token_index import Codebook
 from pagelens.store import bfloat16
 from pagelens.store.vector_files import VectorFiles, VectorRef
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 4
-COARSE_PER_PAGE = 8
+CACHE_VERSION = 5
 REPLICA = "vectors"
-FIELDS = ("page_ids", "refs", "fine", "coarse")
+FIELDS = ("page_ids", "refs")
 LOCK = "lock"
+ENCODE_PAGES = 512  # pages read and encoded at a time when a segment is encoded again
 
 
 @dataclass(frozen=True)
@@ -57,32 +57,22 @@ class CacheIdentity:
 
 @dataclass
 class Segment:
-    """Pages cached together. `refs[i]` = (file, row, rows, crc) of page i's vectors; `fine[i]` its
-    CENTROIDS_PER_PAGE centroids (bfloat16 bits) and `coarse[i]` COARSE_PER_PAGE centroids of those (both
-    padded by repeating a row, which leaves a max unchanged, so every page has the same shape)."""
+    """Pages cached together. `refs[i]` = (file, row, rows, crc) of page i's vectors."""
 
     name: str
     page_ids: np.ndarray
     refs: np.ndarray
-    fine: np.ndarray
-    coarse: np.ndarray
 
     def ref(self, index: int) -> VectorRef:
         file, row, rows, crc = (int(v) for v in self.refs[index])
         return VectorRef(file, row, rows, crc)
 
+    def refs_list(self) -> list[VectorRef]:
+        return [self.ref(i) for i in range(len(self.page_ids))]
 
-def centroid_levels(page: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(fine, coarse) centroids of one page's (n, dim) vectors, padded to fixed counts."""
-    fine = _pad(page_centroids(page), CENTROIDS_PER_PAGE)
-    coarse = _pad(page_centroids(fine, COARSE_PER_PAGE), COARSE_PER_PAGE)
-    return fine, coarse
-
-
-def _pad(rows: np.ndarray, count: int) -> np.ndarray:
-    if len(rows) >= count:
-        return rows[:count]
-    return np.concatenate([rows, np.repeat(rows[:1], count - len(rows), axis=0)])
+    @property
+    def vector_count(self) -> int:
+        return int(self.refs[:, 2].sum()) if len(self.refs) else 0
 
 
 class VectorCache:
@@ -93,6 +83,7 @@ class VectorCache:
         self.folder, self._lock_fd, self._private = _claim(folder)
         self.identity = identity
         self.segments: list[Segment] = []
+        self.codebook: Codebook | None = None
         self._load()
         self.owns_vectors = vectors is None
         if vectors is None:
@@ -120,6 +111,9 @@ class VectorCache:
             for name in manifest["segments"]:
                 arrays = {f: np.load(self.folder / name / f"{f}.npy", mmap_mode="r") for f in FIELDS}
                 self.segments.append(Segment(name=name, **arrays))
+            codebook = Codebook.load(self.folder)
+            if codebook is not None and codebook.id == manifest.get("codebook"):
+                self.codebook = codebook
         except FileNotFoundError:  # no manifest yet, or one naming missing segments: start afresh
             self.clear()
         except (ValueError, OSError, KeyError, TypeError) as exc:
@@ -129,31 +123,31 @@ class VectorCache:
     def _write_manifest(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         temporary = self._manifest.with_suffix(".tmp")
-        payload = {**self.identity.as_dict(), "segments": [s.name for s in self.segments]}
+        payload = {
+            **self.identity.as_dict(),
+            "segments": [s.name for s in self.segments],
+            "codebook": self.codebook.id if self.codebook else None,
+        }
         temporary.write_text(json.dumps(payload))
         os.replace(temporary, self._manifest)  # atomic: a crash leaves the old or the new list
 
+    # ---- segments ---------------------------------------------------------------------------------------
     def add(
         self,
         page_ids: Sequence[int],
         pages: Sequence[np.ndarray],
         refs: Sequence[VectorRef] | None = None,
-        levels: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
     ) -> Segment | None:
         """Cache pages. `refs`: where their vectors already are in `self.vectors` (None: copy them there).
-        `levels`: their centroids when already computed (compaction)."""
+        `pages` may be empty when `refs` is given (the same vectors at a new place): they are read back."""
         if not page_ids:
             return None
         if refs is None:
             refs = self.vectors.append(list(pages))
-        if levels is None:
-            levels = [centroid_levels(np.asarray(p, dtype=np.float32)) for p in pages]
         name = uuid.uuid4().hex[:12]
         arrays = {
             "page_ids": np.asarray(page_ids, dtype=np.int64),
             "refs": np.array([[r.file, r.row, r.rows, r.crc] for r in refs], dtype=np.int64).reshape(-1, 4),
-            "fine": np.stack([bfloat16.encode(f) for f, _ in levels]),
-            "coarse": np.stack([c for _, c in levels]).astype(np.float32),
         }
         target = self.folder / name
         target.mkdir(parents=True, exist_ok=True)
@@ -161,6 +155,10 @@ class VectorCache:
             np.save(target / f"{field}.npy", array)
         # keep the memory-mapped copy, not the arrays just built: the OS pages them in and out as needed
         segment = Segment(name=name, **{f: np.load(target / f"{f}.npy", mmap_mode="r") for f in FIELDS})
+        if self.codebook is not None and pages:
+            self._write_tokens(segment, token_index.encode(self.codebook, list(page_ids), list(pages)))
+        elif self.codebook is not None:
+            self._encode_again(segment)
         self.segments.append(segment)
         self._write_manifest()
         return segment
@@ -170,12 +168,94 @@ class VectorCache:
             return np.empty(0, dtype=np.int64)
         return np.concatenate([s.page_ids for s in self.segments])
 
+    # ---- token codes ------------------------------------------------------------------------------------
+    def tokens_path(self, segment: Segment) -> Path | None:
+        """The segment's token codes under the current codebook (None: no codebook yet)."""
+        if self.codebook is None:
+            return None
+        return self.folder / segment.name / f"tokens-{self.codebook.id}.faiss"
+
+    def _write_tokens(self, segment: Segment, index: object) -> None:
+        path = self.tokens_path(segment)
+        if path is not None:
+            token_index.save_index(index, path)
+
+    def vector_count(self) -> int:
+        return sum(s.vector_count for s in self.segments)
+
+    def maintain_codebook(self, live_pages: int) -> bool:
+        """Train the codebook once the cache holds TRAIN_MIN_PAGES live pages, and again once it has grown
+        RETRAIN_GROWTH-fold since; encode every segment whose codes are missing or of another codebook.
+        Returns whether any codes changed."""
+        total = self.vector_count()
+        due = (self.codebook is None and live_pages >= token_index.TRAIN_MIN_PAGES) or (
+            self.codebook is not None and total >= token_index.RETRAIN_GROWTH * self.codebook.trained_on
+        )
+        if due and total:
+            self.codebook = Codebook.train(self._sample(token_index.sample_size(total)), total)
+            self.codebook.save(self.folder)
+        changed = due
+        for segment in self.segments:
+            path = self.tokens_path(segment)
+            if path is not None and not path.exists():
+                self._encode_again(segment)
+                changed = True
+        if changed:
+            self._write_manifest()
+            self._remove_stale_tokens()
+        return changed
+
+    def _sample(self, count: int) -> np.ndarray:
+        """`count` cached vectors drawn evenly at random (float32)."""
+        refs = [ref for segment in self.segments for ref in segment.refs_list()]
+        rows = token_index.sample_rows([r.rows for r in refs], count)
+        starts = np.concatenate([[0], np.cumsum([r.rows for r in refs])])
+        pages = np.searchsorted(starts, rows, side="right") - 1
+        out = np.empty((len(rows), self.identity.dim), dtype=np.float32)
+        readable = np.ones(len(rows), dtype=bool)
+        for page in np.unique(pages).tolist():
+            where = np.flatnonzero(pages == page)
+            try:
+                out[where] = self.vectors.read(refs[page])[rows[where] - starts[page]]
+            except (OSError, ValueError):  # a damaged page: the retriever leaves it out with a reason
+                readable[where] = False
+        return out[readable]
+
+    def _encode_again(self, segment: Segment) -> None:
+        assert self.codebook is not None
+        index = self.codebook.empty()
+        refs = segment.refs_list()
+        page_ids = segment.page_ids.astype(np.int64)
+        for first in range(0, len(refs), ENCODE_PAGES):
+            batch = refs[first : first + ENCODE_PAGES]
+            try:
+                bits, offsets = self.vectors.gather_bits(batch)
+            except (OSError, ValueError):  # a damaged page among them: encode the readable ones one by one
+                for offset, ref in enumerate(batch):
+                    try:
+                        vectors = self.vectors.read(ref)
+                    except (OSError, ValueError):
+                        continue
+                    index.add_with_ids(vectors, np.full(len(vectors), page_ids[first + offset]))
+                continue
+            ids = np.repeat(page_ids[first : first + len(batch)], np.diff(offsets))
+            index.add_with_ids(bfloat16.decode(bits), ids)
+        self._write_tokens(segment, index)
+
+    def _remove_stale_tokens(self) -> None:
+        for segment in self.segments:
+            current = self.tokens_path(segment)
+            for path in (self.folder / segment.name).glob("tokens-*.faiss"):
+                if path != current:
+                    path.unlink(missing_ok=True)
+
+    # ---- compaction -------------------------------------------------------------------------------------
     def compact(self, keep: dict[int, tuple[int, int]]) -> None:
         """Rewrite the segments into one keeping only the entries `keep` names (page id -> (segment, row)), once
         dead pages waste space or segments pile up; a cache that keeps its own vector copy rewrites that too.
-        Streams into the new segment's memory-mapped files: memory stays flat whatever the page count."""
+        The token codes of the kept pages are merged from the old segments, not encoded again."""
         entries = sorted(keep.items(), key=lambda item: item[1])
-        old_segments = [s.name for s in self.segments]
+        old_segments = list(self.segments)
         old_files = self.vectors.file_numbers() if self.owns_vectors else []
         if not entries:
             self.segments = []
@@ -187,37 +267,48 @@ class VectorCache:
             name = uuid.uuid4().hex[:12]
             target = self.folder / name
             target.mkdir(parents=True, exist_ok=True)
-            first = self.segments[entries[0][1][0]]
-            count = len(entries)
+            page_ids = np.asarray([page_id for page_id, _ in entries], dtype=np.int64)
             arrays = {
-                "page_ids": np.asarray([page_id for page_id, _ in entries], dtype=np.int64),
+                "page_ids": page_ids,
                 "refs": np.array([[r.file, r.row, r.rows, r.crc] for r in refs], dtype=np.int64).reshape(
                     -1, 4
                 ),
             }
             for field, array in arrays.items():
                 np.save(target / f"{field}.npy", array)
-            for field in ("fine", "coarse"):
-                sample = getattr(first, field)
-                out = np.lib.format.open_memmap(
-                    target / f"{field}.npy", mode="w+", dtype=sample.dtype, shape=(count, *sample.shape[1:])
-                )
-                for position, (_, (s_index, row)) in enumerate(entries):
-                    out[position] = getattr(self.segments[s_index], field)[row]
-                out.flush()
-                del out
-            self.segments = [
-                Segment(name=name, **{f: np.load(target / f"{f}.npy", mmap_mode="r") for f in FIELDS})
-            ]
+            segment = Segment(name=name, **{f: np.load(target / f"{f}.npy", mmap_mode="r") for f in FIELDS})
+            if self.codebook is not None:
+                self._write_tokens(segment, self._merged_tokens(old_segments, page_ids))
+            self.segments = [segment]
             self._write_manifest()
         for old in old_segments:
-            shutil.rmtree(self.folder / old, ignore_errors=True)
+            shutil.rmtree(self.folder / old.name, ignore_errors=True)
         if old_files:
             self.vectors.remove_files(old_files)
+
+    def _merged_tokens(self, segments: Sequence[Segment], keep: np.ndarray) -> object:
+        """One index of the codes of `keep` page ids, from the segments' token files (a segment without
+        current codes is encoded from its vectors)."""
+        assert self.codebook is not None
+        faiss = token_index._faiss()
+        merged = self.codebook.empty()
+        wanted = set(keep.tolist())
+        for segment in segments:
+            if not wanted.intersection(segment.page_ids.tolist()):
+                continue
+            path = self.tokens_path(segment)
+            if path is None or not path.exists():
+                self._encode_again(segment)
+            assert path is not None
+            part = token_index.load_index(path)
+            part.remove_ids(faiss.IDSelectorNot(faiss.IDSelectorBatch(keep)))
+            merged.merge_from(part, 0)
+        return merged
 
     def clear(self) -> None:
         """Delete every segment and copy (not the lock file: this process keeps its claim on the folder)."""
         self.segments = []
+        self.codebook = None
         self.folder.mkdir(parents=True, exist_ok=True)
         for child in self.folder.iterdir():
             if child.name == LOCK:

@@ -1,13 +1,15 @@
-"""Candidate generation from per-page centroids, then exact MaxSim on every stored vector of each candidate.
+"""Candidate generation from every stored vector's code, then exact MaxSim on the candidates' stored vectors.
 
 Brute force over every stored vector is exact but grows with the index. Here:
-1. **coarse**: every page is scored against its COARSE_PER_PAGE centroids (in RAM, 4 KB a page), and only
-   the best few thousand pages go on (skipped while the index is small);
-2. **fine**: those are re-estimated on their CENTROIDS_PER_PAGE centroids (memory-mapped, read on demand);
-3. **exact, adaptive** (adaptive.py): pages are scored exactly, in order of their estimate, `candidates`
+1. **token hits** (token_index.py): each query vector's `hits` nearest stored vectors, found in a faiss IVF-PQ
+   index of every cached vector's 16-byte code (in RAM), name the candidate pages. A page's estimate is the
+   sum over query vectors of its best hit, or, for a query vector whose hits miss the page,
+   MISSED_SHARE x that query vector's weakest hit (the page's best match there is at most about that);
+2. **exact, adaptive** (adaptive.py): candidates are scored exactly in order of their estimate, `candidates`
    first, then more while an unscored page could still reach the top k (up to ADAPTIVE_FACTOR x candidates).
    Returned scores and their order are always exact MaxSim over the stored vectors; only which pages reach the
-   exact stage is approximate. `exact=True` scores every page.
+   exact stage is approximate. `exact=True` scores every page, and so does any search of an index too small
+   to have a codebook (cache.py) or of a pool no larger than `candidates`.
 Page vectors are read from disk for the pages scored exactly (see cache.py and store/vector_files.py).
 """
 
@@ -24,11 +26,11 @@ import numpy as np
 
 from pagelens.errors import StoreError
 from pagelens.search.adaptive import image_query_finalists, widen_exactly
-from pagelens.search.cache import COARSE_PER_PAGE, CacheIdentity, Segment, VectorCache
+from pagelens.search.cache import CacheIdentity, Segment, VectorCache
 from pagelens.search.catalog import Catalog
-from pagelens.search.maxsim import maxsim_bfloat16
-from pagelens.search.pooling import CENTROIDS_PER_PAGE, centroids_and_sizes
-from pagelens.store import bfloat16
+from pagelens.search.maxsim import maxsim_read
+from pagelens.search.pooling import centroids_and_sizes
+from pagelens.search.token_index import TokenIndex, load_index
 from pagelens.store.milvus import MilvusStore
 from pagelens.store.records import PageRecord
 from pagelens.store.vector_files import VectorRef
@@ -37,18 +39,19 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CANDIDATES: int | None = None  # None: auto_candidates(page count)
 MIN_CANDIDATES = 64
-# The exact stage may grow to ADAPTIVE_FACTOR times the candidates; the coarse level keeps COARSE_FACTOR times
-# that ceiling for the fine level. Measured at 10,000 pages of real text token vectors (bench/generators/
-# minilm_text.py, 30 queries, recall@10 against exact): 8 and 2 gave 0.890 (worst query 0.4); 16 and 4 gave
-# 0.963 (0.7) for ~1.7x the exact work; 32 and 2, 0.977 (0.8) for ~2.6x. On the structured and synthetic
-# distributions the widening rule stops long before either ceiling.
+# The exact stage may grow to ADAPTIVE_FACTOR times the candidates; it stops once the next page's estimate plus
+# the ERROR_QUANTILE quantile (and the standard deviation) of the underestimates seen so far is below the k-th
+# exact score. Measured at 10,000 pages (bench/README.md, two distributions): the largest underestimate, with
+# token-hit estimates, sends most queries to the ceiling; its 0.99 quantile held recall 1.000.
 ADAPTIVE_FACTOR = 16
-COARSE_FACTOR = 4
+ERROR_QUANTILE = 0.99
+MISSED_SHARE = 0.9
+HITS_PER_TOKEN_MIN, HITS_PER_TOKEN_MAX = 1024, 4096  # within these, the exact stage's ceiling
 LARGE_QUERY = 64  # more query vectors than this (an image as the query) are pooled for candidate generation
 QUERY_CENTROIDS = 32
 LARGE_QUERY_FINALISTS = 24
 FETCH_BATCH = 256
-READ_BATCH = 128  # pages whose vectors are read and scored together in the exact stage
+MAX_TOKEN_BATCHES = 4  # batches of new segments added to the token index before it is rebuilt whole
 
 
 @dataclass
@@ -59,9 +62,11 @@ class Scored:
 
 @dataclass
 class SearchTrace:
-    """What the last search did (for benchmarks and tests): pages in the pool, pages scored exactly."""
+    """What the last search did (for benchmarks and tests): pages in the pool, the candidates asked for (the
+    exact stage's first batch), pages given an estimate, pages scored exactly."""
 
     pool: int = 0
+    candidates: int = 0
     estimated: int = 0
     exact: int = 0
 
@@ -85,7 +90,9 @@ class Retriever:
         self.trace = SearchTrace()
         self._order = np.empty(0, dtype=np.int64)
         self._located = np.empty((0, 2), dtype=np.int64)  # (segment, row) of each page in _order
-        self._coarse = np.empty((0, COARSE_PER_PAGE, self.dim), dtype=np.float32)
+        self._position: dict[int, int] = {}
+        self._tokens: TokenIndex | None = None
+        self._merged: list[str] = []  # the segments whose codes _tokens holds, in order
 
     # ---- keeping in step ------------------------------------------------------------------------------
     def add_local(self, pages: list[PageRecord], vectors: list[np.ndarray]) -> None:
@@ -108,11 +115,9 @@ class Retriever:
         wanted = {p.page_id: p for p in catalog.pages}
         valid, moved = self._valid(wanted)
         changed = False  # whether pages were fetched into the cache after `valid` was read
-        if moved:  # the same vectors at another place (the store compacted its files): keep the centroids
+        if moved:  # the same vectors at another place (the store compacted its files)
             records = [wanted[page_id] for page_id in moved]
-            levels = [self._levels(*moved[r.page_id]) for r in records]
-            refs = self._refs_of(records)
-            self.cache.add([r.page_id for r in records], [], refs, levels)
+            self.cache.add([r.page_id for r in records], [], self._refs_of(records))
             valid, _ = self._valid(wanted)
         missing = [p for p in catalog.pages if p.page_id not in valid]
         for start in range(0, len(missing), FETCH_BATCH):
@@ -134,6 +139,7 @@ class Retriever:
         if len(self.cache.segments) > 64 or (total and total > 2 * max(len(wanted), 1)):
             self.cache.compact(valid)
             valid, _ = self._valid(wanted)  # compaction renumbers segments and rows
+        self.cache.maintain_codebook(len(valid))
         self._index(valid)
 
     def _valid(
@@ -155,22 +161,40 @@ class Retriever:
                 where[page_id] = (s_index, p_index)
         return where, {p: place for p, place in elsewhere.items() if p not in where}
 
-    def _levels(self, s_index: int, p_index: int) -> tuple[np.ndarray, np.ndarray]:
-        segment = self.cache.segments[s_index]
-        return bfloat16.decode(segment.fine[p_index]), np.array(segment.coarse[p_index])
-
     def _index(self, where: dict[int, tuple[int, int]]) -> None:
         order = np.array(sorted(where), dtype=np.int64)
-        located = np.array([where[p] for p in order.tolist()], dtype=np.int64).reshape(-1, 2)
-        coarse = np.empty((len(order), COARSE_PER_PAGE, self.dim), dtype=np.float32)
-        for s_index, segment in enumerate(self.cache.segments):
-            targets = np.flatnonzero(located[:, 0] == s_index)
-            if len(targets):
-                coarse[targets] = segment.coarse[located[targets, 1]]
+        self._located = np.array([where[p] for p in order.tolist()], dtype=np.int64).reshape(-1, 2)
         self._order = order
-        self._located = located
-        self._coarse = coarse
         self._position = {int(p): i for i, p in enumerate(order.tolist())}
+
+    def _token_index(self) -> TokenIndex | None:
+        """The in-RAM token index over every cached segment's codes (None while there is no codebook),
+        brought up to date: new segments become a new part; anything else (compaction, a new codebook, more
+        than MAX_TOKEN_BATCHES batches) rebuilds it whole."""
+        codebook = self.cache.codebook
+        if codebook is None:
+            self._tokens, self._merged = None, []
+            return None
+        names = [s.name for s in self.cache.segments]
+        tokens = self._tokens
+        if (
+            tokens is None
+            or tokens.codebook_id != codebook.id
+            or names[: len(self._merged)] != self._merged
+            or (len(names) > len(self._merged) and tokens.batches >= MAX_TOKEN_BATCHES)
+        ):
+            tokens, self._merged = TokenIndex(codebook), []
+        new = self.cache.segments[len(self._merged) :]
+        if new:
+            paths = [self.cache.tokens_path(segment) for segment in new]
+            if any(path is None or not path.exists() for path in paths):  # left by an interrupted encoding
+                self.cache.maintain_codebook(self.page_count)
+                return self._token_index()
+            # one segment's codes loaded at a time: merged, then dropped
+            tokens.add_part(self._read(partial(load_index, path)) for path in paths if path is not None)
+            self._merged.extend(segment.name for segment in new)
+        self._tokens = tokens
+        return tokens
 
     def close(self) -> None:
         self.cache.close()
@@ -195,35 +219,57 @@ class Retriever:
     def _read(self, action: Callable[[], Any]) -> Any:
         try:
             return action()
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RuntimeError) as exc:
             raise StoreError(
-                f"page vectors in {self.cache.vectors.folder} cannot be read ({exc}); "
+                f"the search data in {self.cache.vectors.folder.parent} cannot be read ({exc}); "
                 "the index folder was changed outside pagelens"
             ) from exc
 
     def _exact(
         self, query: np.ndarray, positions: np.ndarray, weights: np.ndarray | None = None
     ) -> np.ndarray:
-        """Exact MaxSim of the pages at `positions`, reading their vectors in batches."""
-        scores = np.empty(len(positions), dtype=np.float32)
-        for first in range(0, len(positions), READ_BATCH):
-            batch = positions[first : first + READ_BATCH]
-            refs = [segment.ref(row) for segment, row in (self._segment_of(int(p)) for p in batch)]
-            bits, offsets = self._read(partial(self.cache.vectors.gather_bits, refs))
-            scores[first : first + len(batch)] = maxsim_bfloat16(query, bits, offsets, weights)
+        """Exact MaxSim of the pages at `positions`, read from disk in file order, a block at a time."""
+        refs = [segment.ref(row) for segment, row in (self._segment_of(int(p)) for p in positions)]
+        order = sorted(range(len(refs)), key=lambda i: (refs[i].file, refs[i].row))
+        in_order = [refs[i] for i in order]
+        offsets = np.zeros(len(refs) + 1, dtype=np.int64)
+        np.cumsum([r.rows for r in in_order], out=offsets[1:])
+        vectors = self.cache.vectors
+
+        def read(first: int, last: int, out: np.ndarray) -> None:
+            vectors.read_pages_into(in_order[first:last], out)
+
+        scores = np.empty(len(refs), dtype=np.float32)
+        scores[order] = self._read(partial(maxsim_read, query, offsets, self.dim, read, weights))
         return scores
 
-    def _fine(self, positions: np.ndarray) -> np.ndarray:
-        """(len(positions), CENTROIDS_PER_PAGE, dim) float32 fine centroids, read from the segments."""
-        out = np.empty((len(positions), CENTROIDS_PER_PAGE, self.dim), dtype=np.float32)
-        located = self._located[positions]
-        for s_index in np.unique(located[:, 0]).tolist():
-            targets = np.flatnonzero(located[:, 0] == s_index)
-            rows = located[targets, 1]
-            order = np.argsort(rows)  # read the memory map in file order
-            bits = self.cache.segments[s_index].fine[rows[order]]
-            out[targets[order]] = bfloat16.decode(bits)
-        return out
+    def _estimates(
+        self,
+        tokens: TokenIndex,
+        query: np.ndarray,
+        weights: np.ndarray | None,
+        hits: int,
+        mask: np.ndarray,
+        filtered: bool,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(positions, estimates) of the candidate pages among `mask`, best estimate first."""
+        allowed = self._order[mask] if filtered else None
+        scores, ids = tokens.search(query, hits, allowed)
+        found = ids >= 0
+        positions = np.searchsorted(self._order, np.where(found, ids, 0))
+        positions = np.minimum(positions, len(self._order) - 1)
+        found &= self._order[positions] == ids  # drop codes of pages no longer live
+        found &= mask[positions]
+        floors = np.where(found, scores, np.inf).min(axis=1)  # each query vector's weakest live hit
+        floors = np.where(np.isfinite(floors), floors, 0.0).astype(np.float32)
+        rows, columns = np.nonzero(found)
+        candidates, slot = np.unique(positions[rows, columns], return_inverse=True)
+        best = np.full((len(query), len(candidates)), -np.inf, dtype=np.float32)
+        np.maximum.at(best, (rows, slot), scores[rows, columns])
+        best = np.where(np.isfinite(best), best, MISSED_SHARE * floors[:, None])
+        estimates = best.sum(axis=0) if weights is None else weights @ best
+        ranked = np.argsort(-estimates, kind="stable")
+        return candidates[ranked], estimates[ranked].astype(np.float32)
 
     def search(
         self,
@@ -242,6 +288,7 @@ class Retriever:
         mask = np.ones(self.page_count, dtype=bool)
         if allowed is not None:
             mask &= np.isin(self._order, np.fromiter(allowed, dtype=np.int64))
+        filtered = allowed is not None
         excluded = list(exclude)
         if excluded:
             mask &= ~np.isin(self._order, np.asarray(excluded, dtype=np.int64))
@@ -250,31 +297,37 @@ class Retriever:
         if len(pool) == 0:
             return []
         budget = max(candidates or self.candidates or auto_candidates(self.page_count), k)
+        self.trace.candidates = budget
         ceiling = ADAPTIVE_FACTOR * budget
-        pooled = None if exact or len(query) <= LARGE_QUERY else centroids_and_sizes(query, QUERY_CENTROIDS)
-        if exact or len(pool) <= budget:
+        tokens = None if exact or len(pool) <= budget else self._token_index()
+        if tokens is None:
             scores = self._exact(query, pool)
             self.trace.exact = len(pool)
             return self._best(pool, scores, k)
+        pooled = None if len(query) <= LARGE_QUERY else centroids_and_sizes(query, QUERY_CENTROIDS)
         rough_query, weights = (query, None) if pooled is None else pooled
-        if len(pool) > COARSE_FACTOR * ceiling:  # first cut on the coarse centroids held in RAM
-            keep = COARSE_FACTOR * ceiling
-            scores = _level_scores(self._coarse, pool, rough_query, weights, len(pool) < self.page_count)
-            pool = pool[np.argpartition(-scores, keep - 1)[:keep]]
-        fine = _level_scores(self._fine(pool), None, rough_query, weights, False)
-        self.trace.estimated = len(pool)
-        ranked = np.argsort(-fine, kind="stable")
-        pool, estimates = pool[ranked], fine[ranked]
+        hits = min(max(ceiling, HITS_PER_TOKEN_MIN), HITS_PER_TOKEN_MAX)
+        ranked, estimates = self._estimates(tokens, rough_query, weights, hits, mask, filtered)
+        self.trace.estimated = len(ranked)
+        if len(ranked) < min(k, len(pool)):  # the hits name too few pages: fall back on scoring all
+            scores = self._exact(query, pool)
+            self.trace.exact = len(pool)
+            return self._best(pool, scores, k)
         if pooled is not None:
-            return self._search_large(query, pooled, pool[:budget], k)
-        return self._adaptive(query, pool, estimates, k, budget, ceiling)
+            return self._search_large(query, pooled, ranked[:budget], k)
+        return self._adaptive(query, ranked, estimates, k, budget, ceiling)
 
     def _adaptive(
         self, query: np.ndarray, ranked: np.ndarray, estimates: np.ndarray, k: int, budget: int, ceiling: int
     ) -> list[Scored]:
         """Exact scores for the best-estimated pages, widening while an unscored one could still enter."""
         scored, scores = widen_exactly(
-            estimates, lambda items: self._exact(query, ranked[items]), k, budget, ceiling
+            estimates,
+            lambda items: self._exact(query, ranked[items]),
+            k,
+            budget,
+            ceiling,
+            error_quantile=ERROR_QUANTILE,
         )
         self.trace.exact = scored
         return self._best(ranked[:scored], scores, k)
@@ -296,14 +349,3 @@ def auto_candidates(pages: int) -> int:
     """Pages scored exactly before the adaptive stage decides whether more are needed: about the square
     root of the index size, at least MIN_CANDIDATES."""
     return max(MIN_CANDIDATES, int(round(pages**0.5)))
-
-
-def _level_scores(
-    level: np.ndarray, pool: np.ndarray | None, query: np.ndarray, weights: np.ndarray | None, gather: bool
-) -> np.ndarray:
-    """Approximate MaxSim of the `pool` pages against one level of centroids, (pages, m, dim)."""
-    rows = level[pool] if gather and pool is not None else level  # no copy when every page is in the pool
-    pages, per_page, dim = rows.shape
-    sims = np.asarray(query, dtype=np.float32) @ rows.reshape(pages * per_page, dim).T  # (q, pages*m)
-    best = sims.reshape(len(query), pages, per_page).max(axis=2)  # (q, pages)
-    return best.sum(axis=0) if weights is None else weights @ best

@@ -176,6 +176,7 @@ class ServerRetriever:
         if len(pool) == 0:
             return []
         budget = max(candidates or self.candidates or auto_candidates(self.page_count), k)
+        self.trace.candidates = budget
         ceiling = ADAPTIVE_FACTOR * budget
         if exact or len(pool) <= budget:
             self.trace.exact = len(pool)

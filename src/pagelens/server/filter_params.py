@@ -150,7 +150,7 @@ def filter_query() -> Any:
             None,
             ge=1,
             le=MAX_CANDIDATES,
-            description="pages scored exactly after the centroid pass (like `--candidates`; more: better "
+            description="pages scored exactly first, after candidate generation (like `--candidates`; more: better "
             "recall, slower); default: the server's",
         ),
     ) -> SearchFilters:

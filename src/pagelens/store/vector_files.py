@@ -192,6 +192,13 @@ class VectorFiles:
             self.read_into(refs[index], bits[offsets[index] : offsets[index + 1]])
         return bits, offsets
 
+    def read_pages_into(self, refs: Sequence[VectorRef], out: np.ndarray) -> None:
+        """Fill `out` with the stored bits of several pages, their rows one after another, in the order given."""
+        row = 0
+        for ref in refs:
+            self.read_into(ref, out[row : row + ref.rows])
+            row += ref.rows
+
     def read_into(self, ref: VectorRef, out: np.ndarray) -> None:
         """Fill `out` ((rows, dim) bfloat16 bits, contiguous) with the page's stored vectors."""
         nbytes = ref.rows * self.row_bytes
