@@ -3,6 +3,8 @@ later are found, a retrained codebook replaces every code, parts merge to the sa
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +70,11 @@ def test_parts_of_any_size_give_the_same_results(tmp_path: Path, monkeypatch: py
     with pagelens.open(folder) as index:
         assert [_top(index, q) for q in queries] == whole
         assert len(index.retriever._tokens.parts) >= 3
+    shutil.rmtree(folder / "cache")  # a new codebook, its codes in chunks of at most 20,000 (whole pages)
+    with pagelens.open(folder) as index:
+        assert _recall(index, queries) >= 0.9
+        assert len(index.retriever._tokens.parts) >= 3
+    assert len(list((folder / "cache").glob("*/tokens-*-*.faiss"))) >= 3
 
 
 def test_a_grown_index_gets_a_new_codebook_and_every_code_again(
@@ -86,8 +93,8 @@ def test_a_grown_index_gets_a_new_codebook_and_every_code_again(
         second = index.retriever.cache.codebook
         assert second is not None and second.id != first.id and second.trained_on > first.trained_on
         assert _recall(index, queries) >= 0.9
-    codes = sorted(p.name for p in (folder / "cache").glob("*/tokens-*.faiss"))
-    assert codes and all(name == f"tokens-{second.id}.faiss" for name in codes)  # none of the old codebook
+    codes = {p.name for p in (folder / "cache").glob("*/tokens-*")}
+    assert codes == {f"tokens-{second.id}-0.faiss", f"tokens-{second.id}.json"}  # none of the old codebook
     with pagelens.open(folder) as index:  # reopened: the same codebook, the same exact results
         assert index.retriever.cache.codebook.id == second.id
         assert [_top(index, q, exact=True) for q in queries] == exact
@@ -106,3 +113,30 @@ def test_a_filter_of_three_pages_returns_exactly_those_on_the_approximate_path(t
             assert sorted((h.path, h.page) for h in hits) == sorted(
                 (f"doc{i // 4}.pdf", i % 4 + 1) for i in chosen
             )
+
+
+def test_a_crash_while_a_codebook_is_saved_never_pairs_codes_with_another_codebook(tmp_path: Path) -> None:
+    pages, queries = clustered_pages(300, seed=25)
+    folder = tmp_path / "idx"
+    with pagelens.open(folder) as index:
+        index.add_embeddings(_records(pages))
+        exact = [_top(index, q, exact=True) for q in queries]
+        first = index.retriever.cache.codebook.id
+    cache = folder / "cache"
+    # killed after the new codebook's index was written, before the file naming it: the old one stays current
+    shutil.copy(cache / f"codebook-{first}.faiss", cache / "codebook-0123456789ab.faiss")
+    with pagelens.open(folder) as index:
+        assert [_top(index, q) for q in queries[:3]] == exact[:3]
+        assert index.retriever.cache.codebook.id == first
+    # killed after the file naming it, before the manifest: neither is trusted, a new one is trained
+    (cache / "codebook.json").write_text(json.dumps({"id": "0123456789ab", "trained_on": 1}))
+    with pagelens.open(folder) as index:
+        assert [_top(index, q, exact=True) for q in queries] == exact
+        codebook = index.retriever.cache.codebook
+        assert codebook is not None and codebook.id not in (first, "0123456789ab")
+        assert _recall(index, queries) >= 0.9
+    assert {p.name for p in cache.glob("codebook-*.faiss")} == {f"codebook-{codebook.id}.faiss"}
+    assert {p.name for p in cache.glob("*/tokens-*")} == {
+        f"tokens-{codebook.id}-0.faiss",
+        f"tokens-{codebook.id}.json",
+    }

@@ -10,8 +10,11 @@ In segments on disk (a sub-folder each, listed by `manifest.json` once complete)
 - `page_ids`, `refs` (.npy: file, row, rows, crc of each page's vectors in a `VectorFiles`: the index folder's
   own on Milvus Lite, a local copy under this folder for a server, the only place a server's vectors are
   copied to);
-- `tokens-<codebook id>.faiss`: the segment's vectors encoded with the cache's codebook (`codebook.faiss`),
-  once one is trained; a segment whose file names another codebook is encoded again from its vectors.
+- `tokens-<codebook id>-<n>.faiss`: the segment's vectors encoded with the cache's codebook
+  (`codebook-<id>.faiss`), once one is trained, in chunks of at most token_index.PART_VECTORS codes so that
+  no step holds more than one chunk beside what it keeps; `tokens-<codebook id>.json`, written last, counts
+  them. A segment whose codes are missing, incomplete or of another codebook is encoded again from its
+  vectors.
 Deleting the folder is always safe: it is rebuilt from Milvus.
 """
 
@@ -22,9 +25,10 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -156,7 +160,7 @@ class VectorCache:
         # keep the memory-mapped copy, not the arrays just built: the OS pages them in and out as needed
         segment = Segment(name=name, **{f: np.load(target / f"{f}.npy", mmap_mode="r") for f in FIELDS})
         if self.codebook is not None and pages:
-            self._write_tokens(segment, token_index.encode(self.codebook, list(page_ids), list(pages)))
+            self._write_tokens(segment, token_index.encode_chunks(self.codebook, list(page_ids), list(pages)))
         elif self.codebook is not None:
             self._encode_again(segment)
         self.segments.append(segment)
@@ -169,16 +173,33 @@ class VectorCache:
         return np.concatenate([s.page_ids for s in self.segments])
 
     # ---- token codes ------------------------------------------------------------------------------------
-    def tokens_path(self, segment: Segment) -> Path | None:
-        """The segment's token codes under the current codebook (None: no codebook yet)."""
+    def tokens_paths(self, segment: Segment) -> list[Path] | None:
+        """The segment's token codes under the current codebook, in chunks of at most PART_VECTORS codes
+        (None: no codebook yet, or the codes are not all written). `tokens-<codebook>.json`, written last,
+        says how many chunks there are."""
         if self.codebook is None:
             return None
-        return self.folder / segment.name / f"tokens-{self.codebook.id}.faiss"
+        folder = self.folder / segment.name
+        try:
+            chunks = int(json.loads((folder / f"tokens-{self.codebook.id}.json").read_text())["chunks"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        paths = [folder / f"tokens-{self.codebook.id}-{i}.faiss" for i in range(chunks)]
+        return paths if all(path.exists() for path in paths) else None
 
-    def _write_tokens(self, segment: Segment, index: object) -> None:
-        path = self.tokens_path(segment)
-        if path is not None:
-            token_index.save_index(index, path)
+    def _write_tokens(self, segment: Segment, chunks: Iterable[object]) -> None:
+        """Save each index `chunks` yields (one in RAM at a time), then the file that makes them current."""
+        if self.codebook is None:
+            return
+        folder = self.folder / segment.name
+        count = 0
+        for index in chunks:
+            token_index.save_index(index, folder / f"tokens-{self.codebook.id}-{count}.faiss")
+            count += 1
+        marker = folder / f"tokens-{self.codebook.id}.json"
+        temporary = marker.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"chunks": count}))
+        os.replace(temporary, marker)
 
     def vector_count(self) -> int:
         return sum(s.vector_count for s in self.segments)
@@ -196,8 +217,7 @@ class VectorCache:
             self.codebook.save(self.folder)
         changed = due
         for segment in self.segments:
-            path = self.tokens_path(segment)
-            if path is not None and not path.exists():
+            if self.codebook is not None and self.tokens_paths(segment) is None:
                 self._encode_again(segment)
                 changed = True
         if changed:
@@ -222,31 +242,49 @@ class VectorCache:
         return out[readable]
 
     def _encode_again(self, segment: Segment) -> None:
+        """Encode the segment's vectors, read back from disk, a chunk at a time."""
+        self._write_tokens(segment, self._encoded(segment))
+
+    def _encoded(self, segment: Segment) -> Iterator[object]:
         assert self.codebook is not None
         index = self.codebook.empty()
         refs = segment.refs_list()
         page_ids = segment.page_ids.astype(np.int64)
-        for first in range(0, len(refs), ENCODE_PAGES):
-            batch = refs[first : first + ENCODE_PAGES]
-            try:
-                bits, offsets = self.vectors.gather_bits(batch)
-            except (OSError, ValueError):  # a damaged page among them: encode the readable ones one by one
-                for offset, ref in enumerate(batch):
-                    try:
-                        vectors = self.vectors.read(ref)
-                    except (OSError, ValueError):
-                        continue
-                    index.add_with_ids(vectors, np.full(len(vectors), page_ids[first + offset]))
+        first = 0
+        while first < len(refs):
+            room = token_index.PART_VECTORS - index.ntotal
+            if index.ntotal and refs[first].rows > room:  # this chunk is full
+                yield index
+                index = self.codebook.empty()
                 continue
-            ids = np.repeat(page_ids[first : first + len(batch)], np.diff(offsets))
-            index.add_with_ids(bfloat16.decode(bits), ids)
-        self._write_tokens(segment, index)
+            last, rows = first + 1, refs[first].rows  # whole pages, up to ENCODE_PAGES, that fit the chunk
+            while last < len(refs) and last - first < ENCODE_PAGES and rows + refs[last].rows <= room:
+                rows += refs[last].rows
+                last += 1
+            self._encode_into(index, refs[first:last], page_ids[first:last])
+            first = last
+        yield index
+
+    def _encode_into(self, index: Any, refs: Sequence[VectorRef], page_ids: np.ndarray) -> None:
+        try:
+            bits, offsets = self.vectors.gather_bits(refs)
+        except (OSError, ValueError):  # a damaged page among them: encode the readable ones one by one
+            for ref, page_id in zip(refs, page_ids.tolist(), strict=True):
+                try:
+                    vectors = self.vectors.read(ref)
+                except (OSError, ValueError):
+                    continue
+                index.add_with_ids(vectors, np.full(len(vectors), page_id, dtype=np.int64))
+            return
+        index.add_with_ids(bfloat16.decode(bits), np.repeat(page_ids, np.diff(offsets)))
 
     def _remove_stale_tokens(self) -> None:
+        current = f"tokens-{self.codebook.id}" if self.codebook else None
         for segment in self.segments:
-            current = self.tokens_path(segment)
-            for path in (self.folder / segment.name).glob("tokens-*.faiss"):
-                if path != current:
+            for path in (self.folder / segment.name).glob("tokens-*"):
+                if current is None or not (
+                    path.name == f"{current}.json" or path.name.startswith(f"{current}-")
+                ):
                     path.unlink(missing_ok=True)
 
     # ---- compaction -------------------------------------------------------------------------------------
@@ -286,9 +324,9 @@ class VectorCache:
         if old_files:
             self.vectors.remove_files(old_files)
 
-    def _merged_tokens(self, segments: Sequence[Segment], keep: np.ndarray) -> object:
-        """One index of the codes of `keep` page ids, from the segments' token files (a segment without
-        current codes is encoded from its vectors)."""
+    def _merged_tokens(self, segments: Sequence[Segment], keep: np.ndarray) -> Iterator[object]:
+        """The codes of `keep` page ids, from the segments' token files (a segment without current codes is
+        encoded from its vectors), in chunks of at most PART_VECTORS codes (one more where a file holds more)."""
         assert self.codebook is not None
         faiss = token_index._faiss()
         merged = self.codebook.empty()
@@ -296,14 +334,18 @@ class VectorCache:
         for segment in segments:
             if not wanted.intersection(segment.page_ids.tolist()):
                 continue
-            path = self.tokens_path(segment)
-            if path is None or not path.exists():
+            paths = self.tokens_paths(segment)
+            if paths is None:
                 self._encode_again(segment)
-            assert path is not None
-            part = token_index.load_index(path)
-            part.remove_ids(faiss.IDSelectorNot(faiss.IDSelectorBatch(keep)))
-            merged.merge_from(part, 0)
-        return merged
+                paths = self.tokens_paths(segment)
+            for path in paths or []:
+                part = token_index.load_index(path)
+                part.remove_ids(faiss.IDSelectorNot(faiss.IDSelectorBatch(keep)))
+                if merged.ntotal and merged.ntotal + part.ntotal > token_index.PART_VECTORS:
+                    yield merged
+                    merged = self.codebook.empty()
+                merged.merge_from(part, 0)
+        yield merged
 
     def clear(self) -> None:
         """Delete every segment and copy (not the lock file: this process keeps its claim on the folder)."""

@@ -2,7 +2,7 @@
 
 Brute force over every stored vector is exact but grows with the index. Here:
 1. **token hits** (token_index.py): each query vector's `hits` nearest stored vectors, found in a faiss IVF-PQ
-   index of every cached vector's 16-byte code (in RAM), name the candidate pages. A page's estimate is the
+   index of every cached vector's 32-byte code (at 128-d; in RAM), name the candidate pages. A page's estimate is the
    sum over query vectors of its best hit, or, for a query vector whose hits miss the page,
    MISSED_SHARE x that query vector's weakest hit (the page's best match there is at most about that);
 2. **exact, adaptive** (adaptive.py): candidates are scored exactly in order of their estimate, `candidates`
@@ -186,12 +186,13 @@ class Retriever:
             tokens, self._merged = TokenIndex(codebook), []
         new = self.cache.segments[len(self._merged) :]
         if new:
-            paths = [self.cache.tokens_path(segment) for segment in new]
-            if any(path is None or not path.exists() for path in paths):  # left by an interrupted encoding
+            found = [self.cache.tokens_paths(segment) for segment in new]
+            if any(paths is None for paths in found):  # left by an interrupted encoding
                 self.cache.maintain_codebook(self.page_count)
                 return self._token_index()
-            # one segment's codes loaded at a time: merged, then dropped
-            tokens.add_part(self._read(partial(load_index, path)) for path in paths if path is not None)
+            # one chunk of codes loaded at a time: merged into a part, then dropped
+            chunks = [path for paths in found for path in paths or []]
+            tokens.add_part(self._read(partial(load_index, path)) for path in chunks)
             self._merged.extend(segment.name for segment in new)
         self._tokens = tokens
         return tokens

@@ -4,7 +4,7 @@ vector's id its page's id.
 A query token's nearest stored vectors name the pages that hold something close to it, whatever else is on
 them: per-page centroids average a page's rare, decisive vectors away (measured at 10,000 pages of real text
 token vectors: the true top 10 sat at a median depth of 1,068 in centroid order, against 19 among the pages
-ranked by their token hits, bench/README.md). Codes take dim/8 bytes a vector (16 at 128-d), plus the 8-byte
+ranked by their token hits, bench/README.md). Codes take dim/4 bytes a vector (32 at 128-d), plus the 8-byte
 id, and are held in RAM; the full vectors stay on disk for the exact stage.
 
 - `Codebook`: the trained, empty index (coarse quantizer and product quantizer), with a random id. It is
@@ -26,7 +26,7 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,8 +43,7 @@ TRAIN_POINTS_PER_CELL = 64
 MIN_CELLS, MAX_CELLS = 32, 1024
 PROBES = 16  # cells searched per query token
 PART_VECTORS = 1 << 24  # codes a searchable part holds (~16.8 million, ~670 MB at 128-d)
-CODEBOOK_FILE = "codebook.faiss"
-CODEBOOK_INFO = "codebook.json"
+CODEBOOK_INFO = "codebook.json"  # names the current codebook; its index is codebook-<id>.faiss
 
 
 def _faiss() -> Any:
@@ -94,25 +93,34 @@ class Codebook:
         return cls(uuid.uuid4().hex[:12], trained_on, index)
 
     def save(self, folder: Path) -> None:
+        """Write the index under its own id, then the file naming it: a crash between the two leaves the old
+        codebook current, never another codebook's index under its id. Other codebooks' files are removed."""
         faiss = _faiss()
-        temporary = folder / (CODEBOOK_FILE + ".tmp")
+        temporary = folder / (_index_file(self.id) + ".tmp")
         faiss.write_index(self.index, str(temporary))
-        os.replace(temporary, folder / CODEBOOK_FILE)
+        os.replace(temporary, folder / _index_file(self.id))
         info = folder / (CODEBOOK_INFO + ".tmp")
         info.write_text(json.dumps({"id": self.id, "trained_on": self.trained_on}))
         os.replace(info, folder / CODEBOOK_INFO)
+        for old in folder.glob(_index_file("*")):
+            if old.name != _index_file(self.id):
+                old.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, folder: Path) -> Codebook | None:
         try:
             info = json.loads((folder / CODEBOOK_INFO).read_text())
-            index = _faiss().read_index(str(folder / CODEBOOK_FILE))
+            index = _faiss().read_index(str(folder / _index_file(str(info["id"]))))
             return cls(str(info["id"]), int(info["trained_on"]), index)
         except (OSError, ValueError, KeyError, RuntimeError):
             return None
 
     def empty(self) -> Any:
         return _faiss().clone_index(self.index)
+
+
+def _index_file(codebook_id: str) -> str:
+    return f"codebook-{codebook_id}.faiss"
 
 
 def sample_rows(lengths: Sequence[int], count: int, seed: int = 0) -> np.ndarray:
@@ -136,6 +144,17 @@ def encode(codebook: Codebook, page_ids: Sequence[int], pages: Sequence[np.ndarr
         ids = np.repeat(np.asarray(page_ids, dtype=np.int64), [len(p) for p in pages])
         index.add_with_ids(vectors, ids)
     return index
+
+
+def encode_chunks(codebook: Codebook, page_ids: Sequence[int], pages: Sequence[np.ndarray]) -> Iterator[Any]:
+    """`encode`, in indexes of at most PART_VECTORS vectors (whole pages; one page alone may hold more)."""
+    first = vectors = 0
+    for i, page in enumerate(pages):
+        if vectors and vectors + len(page) > PART_VECTORS:
+            yield encode(codebook, page_ids[first:i], pages[first:i])
+            first, vectors = i, 0
+        vectors += len(page)
+    yield encode(codebook, page_ids[first:], pages[first:])
 
 
 def save_index(index: Any, path: Path) -> None:
