@@ -226,20 +226,21 @@ class VectorCache:
         return changed
 
     def _sample(self, count: int) -> np.ndarray:
-        """`count` cached vectors drawn evenly at random (float32)."""
+        """`count` cached vectors drawn evenly at random (float32), each read alone (a training sample of a
+        large index touches a row or two of most pages: reading whole pages would read the index)."""
         refs = [ref for segment in self.segments for ref in segment.refs_list()]
         rows = token_index.sample_rows([r.rows for r in refs], count)
         starts = np.concatenate([[0], np.cumsum([r.rows for r in refs])])
         pages = np.searchsorted(starts, rows, side="right") - 1
-        out = np.empty((len(rows), self.identity.dim), dtype=np.float32)
+        bits = np.empty((len(rows), self.identity.dim), dtype=bfloat16.STORED)
         readable = np.ones(len(rows), dtype=bool)
-        for page in np.unique(pages).tolist():
-            where = np.flatnonzero(pages == page)
+        for i, (page, row) in enumerate(zip(pages.tolist(), (rows - starts[pages]).tolist(), strict=True)):
+            ref = refs[page]
             try:
-                out[where] = self.vectors.read(refs[page])[rows[where] - starts[page]]
+                self.vectors.read_into(VectorRef(ref.file, ref.row + row, 1, 0), bits[i : i + 1])
             except (OSError, ValueError):  # a damaged page: the retriever leaves it out with a reason
-                readable[where] = False
-        return out[readable]
+                readable[i] = False
+        return bfloat16.decode(bits[readable])
 
     def _encode_again(self, segment: Segment) -> None:
         """Encode the segment's vectors, read back from disk, a chunk at a time."""
