@@ -189,6 +189,8 @@ class TokenIndex:
             merged.merge_from(index, 0)
         if merged.ntotal or not self.parts:
             self.parts.append(_searchable(merged))
+        del merged
+        _release_free_memory()
 
     @property
     def vectors(self) -> int:
@@ -219,9 +221,29 @@ class TokenIndex:
         return faiss.merge_knn_results(scores, ids, keep_max=True)
 
 
+def _release_free_memory() -> None:
+    """Hand the heap's free pages back to the OS (glibc; elsewhere a no-op): merging and converting parts
+    frees as much as it keeps, and glibc keeps it (0.7 GB of a 100,000-page reopen, measured)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _searchable(index: Any) -> Any:
-    """`index` in the layout it is searched in: plain IVF-PQ of 4-bit codes becomes fast-scan."""
+    """`index` in the layout it is searched in: plain IVF-PQ of 4-bit codes becomes fast-scan, a copy of its
+    codes. faiss' Python wrapper keeps the plain index alive for the copy's sake (it shares its coarse
+    quantizer, and keeps a pointer to its lists used only by faiss' own tests), which doubled the RAM of
+    100,000 pages' codes (82 bytes a vector, measured, against 42): the copy takes over the quantizer and
+    the plain index is let go."""
     faiss = _faiss()
-    if isinstance(index, faiss.IndexIVFPQ) and index.pq.nbits == 4:
-        return faiss.IndexIVFPQFastScan(index)
-    return index
+    if not (isinstance(index, faiss.IndexIVFPQ) and index.pq.nbits == 4):
+        return index
+    fast = faiss.IndexIVFPQFastScan(index)
+    fast.orig_invlists = None
+    index.own_fields = False
+    fast.own_fields = True
+    fast.referenced_objects = []
+    return fast
