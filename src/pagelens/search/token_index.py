@@ -41,7 +41,9 @@ TRAIN_MIN_PAGES = 256  # below this the retriever scores every page exactly: che
 RETRAIN_GROWTH = 16
 TRAIN_POINTS_PER_CELL = 64
 MIN_CELLS, MAX_CELLS = 32, 1024
-PROBES = 16  # cells searched per query token
+# cells searched per query token, of up to MAX_CELLS (16 took 1.6x the time at 100,000 pages, for the same
+# recall: bench/README.md)
+PROBES = 8
 PART_VECTORS = 1 << 24  # codes a searchable part holds (~16.8 million, ~670 MB at 128-d)
 CODEBOOK_INFO = "codebook.json"  # names the current codebook; its index is codebook-<id>.faiss
 
