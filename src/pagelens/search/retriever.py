@@ -50,6 +50,9 @@ HITS_PER_TOKEN_MIN, HITS_PER_TOKEN_MAX = 1024, 2048  # within these, the exact s
 LARGE_QUERY = 64  # more query vectors than this (an image as the query) are pooled for candidate generation
 QUERY_CENTROIDS = 32
 LARGE_QUERY_FINALISTS = 24
+# an image query's candidates: this many times `candidates` by estimate (1,000 pages, `similar` on 8 stored pages:
+# recall 0.96-0.98 with 1x, 0.99-1.00 with 4x, for ~45 ms more; bench/README.md)
+LARGE_QUERY_POOL = 4
 FETCH_BATCH = 256
 MAX_TOKEN_BATCHES = 4  # batches of new segments added to the token index before it is rebuilt whole
 
@@ -315,7 +318,7 @@ class Retriever:
             self.trace.exact = len(pool)
             return self._best(pool, scores, k)
         if pooled is not None:
-            return self._search_large(query, pooled, ranked[:budget], k)
+            return self._search_large(query, pooled, ranked[: LARGE_QUERY_POOL * budget], k)
         return self._adaptive(query, ranked, estimates, k, budget, ceiling)
 
     def _adaptive(
