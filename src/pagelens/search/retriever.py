@@ -186,6 +186,7 @@ class Retriever:
             or names[: len(self._merged)] != self._merged
             or (len(names) > len(self._merged) and tokens.batches >= MAX_TOKEN_BATCHES)
         ):
+            self._tokens = None  # let the old codes go before the new ones are loaded
             tokens, self._merged = TokenIndex(codebook), []
         new = self.cache.segments[len(self._merged) :]
         if new:
