@@ -204,10 +204,9 @@ class VectorCache:
     def vector_count(self) -> int:
         return sum(s.vector_count for s in self.segments)
 
-    def maintain_codebook(self, live_pages: int) -> bool:
+    def maintain_codebook(self, live_pages: int) -> None:
         """Train the codebook once the cache holds TRAIN_MIN_PAGES live pages, and again once it has grown
-        RETRAIN_GROWTH-fold since; encode every segment whose codes are missing or of another codebook.
-        Returns whether any codes changed."""
+        RETRAIN_GROWTH-fold since; encode every segment whose codes are missing or of another codebook."""
         total = self.vector_count()
         due = (self.codebook is None and live_pages >= token_index.TRAIN_MIN_PAGES) or (
             self.codebook is not None and total >= token_index.RETRAIN_GROWTH * self.codebook.trained_on
@@ -223,7 +222,6 @@ class VectorCache:
         if changed:
             self._write_manifest()
             self._remove_stale_tokens()
-        return changed
 
     def _sample(self, count: int) -> np.ndarray:
         """`count` cached vectors drawn evenly at random (float32), each read alone (a training sample of a
@@ -327,10 +325,13 @@ class VectorCache:
 
     def _merged_tokens(self, segments: Sequence[Segment], keep: np.ndarray) -> Iterator[object]:
         """The codes of `keep` page ids, from the segments' token files (a segment without current codes is
-        encoded from its vectors), in chunks of at most PART_VECTORS codes (one more where a file holds more)."""
+        encoded from its vectors), in chunks of at most PART_VECTORS codes (token_index.merged_chunks)."""
         assert self.codebook is not None
+        return token_index.merged_chunks(self.codebook, self._kept_codes(segments, keep))
+
+    def _kept_codes(self, segments: Sequence[Segment], keep: np.ndarray) -> Iterator[object]:
+        """Each token file of `segments` that holds a page of `keep`, loaded, holding only those pages' codes."""
         faiss = token_index._faiss()
-        merged = self.codebook.empty()
         wanted = set(keep.tolist())
         for segment in segments:
             if not wanted.intersection(segment.page_ids.tolist()):
@@ -342,11 +343,7 @@ class VectorCache:
             for path in paths or []:
                 part = token_index.load_index(path)
                 part.remove_ids(faiss.IDSelectorNot(faiss.IDSelectorBatch(keep)))
-                if merged.ntotal and merged.ntotal + part.ntotal > token_index.PART_VECTORS:
-                    yield merged
-                    merged = self.codebook.empty()
-                merged.merge_from(part, 0)
-        yield merged
+                yield part
 
     def clear(self) -> None:
         """Delete every segment and copy (not the lock file: this process keeps its claim on the folder)."""

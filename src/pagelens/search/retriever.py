@@ -182,7 +182,7 @@ class Retriever:
         tokens = self._tokens
         if (
             tokens is None
-            or tokens.codebook_id != codebook.id
+            or tokens.codebook.id != codebook.id
             or names[: len(self._merged)] != self._merged
             or (len(names) > len(self._merged) and tokens.batches >= MAX_TOKEN_BATCHES)
         ):

@@ -159,6 +159,18 @@ def encode_chunks(codebook: Codebook, page_ids: Sequence[int], pages: Sequence[n
     yield encode(codebook, page_ids[first:], pages[first:])
 
 
+def merged_chunks(codebook: Codebook, indexes: Iterable[Any]) -> Iterator[Any]:
+    """`indexes` (of `codebook`, plain layout) merged in order into indexes of at most PART_VECTORS vectors
+    (more where one index alone holds more); each is emptied as it is merged. Always yields at least one."""
+    merged = codebook.empty()
+    for index in indexes:
+        if merged.ntotal and merged.ntotal + index.ntotal > PART_VECTORS:
+            yield merged
+            merged = codebook.empty()
+        merged.merge_from(index, 0)
+    yield merged
+
+
 def save_index(index: Any, path: Path) -> None:
     temporary = path.with_suffix(".tmp")
     _faiss().write_index(index, str(temporary))
@@ -174,24 +186,18 @@ class TokenIndex:
 
     def __init__(self, codebook: Codebook) -> None:
         self.codebook = codebook
-        self.codebook_id = codebook.id
         self.parts: list[Any] = []
         self.batches = 0  # add_part calls so far
 
     def add_part(self, indexes: Iterable[Any]) -> None:
-        """Merge `indexes` (of this codebook) into new parts of at most PART_VECTORS vectors each (more where
-        one index holds more), in the fast-scan layout where it applies: converting copies a part, so bounded
-        parts bound the memory that a reopen needs beyond the codes themselves."""
+        """Merge `indexes` (of this codebook) into new parts (`merged_chunks`), in the fast-scan layout where
+        it applies: converting copies a part, so bounded parts bound the memory that a reopen needs beyond
+        the codes themselves."""
         self.batches += 1
-        merged = self.codebook.empty()
-        for index in indexes:
-            if merged.ntotal and merged.ntotal + index.ntotal > PART_VECTORS:
+        for merged in merged_chunks(self.codebook, indexes):
+            if merged.ntotal or not self.parts:
                 self.parts.append(_searchable(merged))
-                merged = self.codebook.empty()
-            merged.merge_from(index, 0)
-        if merged.ntotal or not self.parts:
-            self.parts.append(_searchable(merged))
-        del merged
+            del merged
         _release_free_memory()
 
     @property
